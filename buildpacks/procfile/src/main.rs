@@ -1,0 +1,134 @@
+mod errors;
+mod procfile;
+
+use crate::errors::{PROCFILE, ProcfileBuildpackError, error_message};
+use crate::procfile::Procfile;
+use libcnb::build::{BuildContext, BuildResult, BuildResultBuilder};
+use libcnb::data::launch::{LaunchBuilder, ProcessBuilder, ProcessType};
+use libcnb::detect::{DetectContext, DetectResult, DetectResultBuilder};
+use libcnb::generic::{GenericMetadata, GenericPlatform};
+use libcnb::{Buildpack, buildpack_main};
+use libtoolforge::output::BuildOutput;
+use std::path::{Path, PathBuf};
+
+#[cfg(test)]
+use insta as _;
+
+/// Files that are almost certainly meant to be the Procfile. Detection passes on them so that
+/// the build can say what to rename, rather than silently producing an image with no process.
+const NEAR_MISSES: [&str; 4] = ["procfile", "ProcFile", "PROCFILE", "Procfile.txt"];
+
+struct ProcfileBuildpack;
+
+impl Buildpack for ProcfileBuildpack {
+    type Platform = GenericPlatform;
+    type Metadata = GenericMetadata;
+    type Error = ProcfileBuildpackError;
+
+    fn detect(&self, context: DetectContext<Self>) -> libcnb::Result<DetectResult, Self::Error> {
+        if context.app_dir.join(PROCFILE).is_file() || misnamed_procfile(&context.app_dir).is_some()
+        {
+            DetectResultBuilder::pass().build()
+        } else {
+            DetectResultBuilder::fail().build()
+        }
+    }
+
+    fn build(&self, context: BuildContext<Self>) -> libcnb::Result<BuildResult, Self::Error> {
+        let mut output = BuildOutput::start("Procfile", "toolforge/procfile");
+        let path = context.app_dir.join(PROCFILE);
+        if !path.is_file() {
+            let misnamed = misnamed_procfile(&context.app_dir).unwrap_or_else(|| PathBuf::from(PROCFILE));
+            return Err(ProcfileBuildpackError::Misnamed(misnamed).into());
+        }
+        let procfile = read_procfile(&path)?;
+
+        output.step("Processes from Procfile");
+        for process in &procfile.processes {
+            let default = if process.name == "web" { " (default)" } else { "" };
+            output.detail(&format!("{}: {}{default}", process.name, process.command));
+        }
+        for duplicate in &procfile.duplicates {
+            output.warning(&format!(
+                "Procfile lines {} and {} both define `{}`; line {} is used.\nRemove one of them.",
+                duplicate.first_line, duplicate.winning_line, duplicate.name, duplicate.winning_line
+            ));
+        }
+        if procfile.process("web").is_none() {
+            output.step(
+                "No `web` process, so the image has no default process: start processes by name \
+                 (`launcher NAME`), as Toolforge jobs do",
+            );
+        }
+        output.done();
+
+        BuildResultBuilder::new().launch(launch(&procfile)?).build()
+    }
+
+    fn on_error(&self, error: libcnb::Error<Self::Error>) {
+        libtoolforge::fail(&error, error_message);
+    }
+}
+
+fn misnamed_procfile(app_dir: &Path) -> Option<PathBuf> {
+    // `is_file` alone is not enough on case-insensitive file systems; list the directory instead.
+    let entries = std::fs::read_dir(app_dir).ok()?;
+    entries
+        .filter_map(Result::ok)
+        .map(|entry| entry.file_name())
+        .find(|name| NEAR_MISSES.iter().any(|near_miss| name == near_miss))
+        .map(PathBuf::from)
+}
+
+fn read_procfile(path: &Path) -> Result<Procfile, ProcfileBuildpackError> {
+    let bytes = std::fs::read(path).map_err(ProcfileBuildpackError::Read)?;
+    let text = String::from_utf8(bytes).map_err(|error| {
+        let valid = &error.as_bytes()[..error.utf8_error().valid_up_to()];
+        let line = valid.iter().filter(|byte| **byte == b'\n').count() + 1;
+        ProcfileBuildpackError::NotUtf8 { line }
+    })?;
+    text.parse().map_err(ProcfileBuildpackError::Parse)
+}
+
+fn launch(procfile: &Procfile) -> Result<libcnb::data::launch::Launch, libcnb::Error<ProcfileBuildpackError>> {
+    let mut launch = LaunchBuilder::new();
+    for process in &procfile.processes {
+        // The parser only accepts names that are valid process types.
+        let process_type: ProcessType = process.name.parse()?;
+        launch.process(
+            ProcessBuilder::new(process_type, ["bash", "-c", process.command.as_str()])
+                .default(process.name == "web")
+                .build(),
+        );
+    }
+    Ok(launch.build())
+}
+
+buildpack_main!(ProcfileBuildpack);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn web_is_default_and_nothing_else_is_promoted() {
+        let with_web: Procfile = "worker: w\nweb: x".parse().unwrap();
+        let defaults: Vec<bool> = launch(&with_web).unwrap().processes.iter().map(|p| p.default).collect();
+        assert_eq!(defaults, [false, true]);
+
+        let jobs_only: Procfile = "update: u".parse().unwrap();
+        let launch = launch(&jobs_only).unwrap();
+        assert!(!launch.processes[0].default);
+        assert_eq!(launch.processes[0].command, ["bash", "-c", "u"]);
+    }
+
+    #[test]
+    fn near_misses_are_found() {
+        let dir = std::env::temp_dir().join(format!("procfile-near-miss-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        assert_eq!(misnamed_procfile(&dir), None);
+        std::fs::write(dir.join("Procfile.txt"), "web: x").unwrap();
+        assert_eq!(misnamed_procfile(&dir), Some(PathBuf::from("Procfile.txt")));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,22 @@
+//! The framework Toolforge's buildpacks share.
+//!
+//! - [`error`]: errors as data ([`error::ErrorMessage`]: what, where, how to fix) and the one
+//!   place they are rendered.
+//! - [`output`]: the build log's shape.
+//!
+//! A buildpack built on this crate keeps its own `errors.rs` (one enum, one function turning it
+//! into an [`error::ErrorMessage`]) and calls [`fail`] from `Buildpack::on_error`.
+
+pub mod error;
+pub mod output;
+
+use std::fmt::Debug;
+
+/// What a buildpack's `on_error` does: render its own error, or libcnb's, to the build log.
+pub fn fail<E: Debug>(error: &libcnb::Error<E>, describe: impl Fn(&E) -> error::ErrorMessage) {
+    let message = match error {
+        libcnb::Error::BuildpackError(own) => describe(own),
+        other => error::libcnb_error_message(other),
+    };
+    error::print_error(&message);
+}
