@@ -1,1 +1,195 @@
-fn main() {}
+//! `cargo packaging`: set-up, stack, buildpacks, builder, the example app, and the test suite.
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use packaging::stack::StackOptions;
+use packaging::{builder, buildpacks, cnb_tools, command, paths, setup, stack, step};
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+use std::time::{Duration, Instant};
+
+#[derive(Parser)]
+#[command(about = "Sets up the machine, builds the Toolforge stack and builder, runs the example and the tests")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Step>,
+}
+
+#[derive(Subcommand)]
+enum Step {
+    /// A Docker engine that answers, pack and the lifecycle built from source.
+    Setup,
+    /// The run and build images of the stack.
+    Stack(StackArgs),
+    /// Compiles and packages every buildpack.
+    Buildpacks,
+    /// Everything, up to the builder image `toolforge/builder` (the default).
+    Builder(StackArgs),
+    /// Everything, then builds examples/hello with the builder and runs it as Toolforge would.
+    Example(StackArgs),
+    /// Everything, then formatting and lint checks and the whole test suite.
+    Test(StackArgs),
+}
+
+#[derive(Args, Clone, Default)]
+struct StackArgs {
+    /// Build the stack on this image instead of stacks/stack.toml's (pulled if not present).
+    #[arg(long)]
+    base_image: Option<String>,
+    /// Trust the *.crt certificates in this directory in both stack images (sites behind a
+    /// TLS-inspecting proxy).
+    #[arg(long, env = "TOOLFORGE_EXTRA_CA_DIR")]
+    extra_ca_dir: Option<PathBuf>,
+}
+
+impl From<StackArgs> for StackOptions {
+    fn from(args: StackArgs) -> Self {
+        Self {
+            base_image: args.base_image,
+            extra_ca_dir: args.extra_ca_dir,
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let started = Instant::now();
+    let cli = Cli::parse();
+    let result = match cli.command.unwrap_or(Step::Builder(StackArgs::default())) {
+        Step::Setup => setup_machine().map(|_| ()),
+        Step::Stack(args) => {
+            step::run("docker", || Ok(((), setup::ensure_docker()?))).and_then(|()| build_stack(&args.into()))
+        }
+        Step::Buildpacks => package_buildpacks().map(|_| ()),
+        Step::Builder(args) => create_builder(&args.into()).map(|_| ()),
+        Step::Example(args) => create_builder(&args.into()).and_then(|pack| run_example(&pack)),
+        Step::Test(args) => run_tests(&args.into()),
+    };
+    match result {
+        Ok(()) => {
+            eprintln!("==> finished in {:.1}s", started.elapsed().as_secs_f64());
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn setup_machine() -> anyhow::Result<PathBuf> {
+    step::run("docker", || Ok(((), setup::ensure_docker()?)))?;
+    let pack = step::run("pack", cnb_tools::ensure_pack)?;
+    let version = builder::lifecycle_version()?;
+    step::run(&format!("lifecycle {version}"), || {
+        cnb_tools::ensure_lifecycle(&version).map(|(tarball, outcome)| (tarball, outcome))
+    })?;
+    Ok(pack)
+}
+
+fn build_stack(options: &StackOptions) -> anyhow::Result<()> {
+    let config = stack::read_config()?;
+    let base = step::run("base image", || stack::ensure_base_image(&config, options))?;
+    step::run("stack images", || Ok(((), stack::build_images(&config, &base, options)?)))
+}
+
+fn package_buildpacks() -> anyhow::Result<std::collections::BTreeMap<libcnb_data::buildpack::BuildpackId, PathBuf>> {
+    step::run("buildpacks", || {
+        let packaged = buildpacks::package_all()?;
+        let names: Vec<String> = packaged.keys().map(ToString::to_string).collect();
+        let outcome = format!("packaged {}", names.join(", "));
+        Ok((packaged, outcome))
+    })
+}
+
+/// Runs every step up to the builder; returns the pack binary to use.
+fn create_builder(options: &StackOptions) -> anyhow::Result<PathBuf> {
+    let pack = setup_machine()?;
+    build_stack(options)?;
+    let packaged = package_buildpacks()?;
+    let version = builder::lifecycle_version()?;
+    let (lifecycle, _) = cnb_tools::ensure_lifecycle(&version)?;
+    let config = stack::read_config()?;
+    step::run("builder", || {
+        let rendered = builder::render(&packaged, &lifecycle, &config)?;
+        Ok(((), builder::create(&pack, &rendered, &packaged, &lifecycle, &config)?))
+    })?;
+    Ok(pack)
+}
+
+const EXAMPLE_IMAGE: &str = "toolforge-example/hello";
+const EXAMPLE_CONTAINER: &str = "toolforge-example";
+
+fn run_example(pack: &Path) -> anyhow::Result<()> {
+    let app = paths::workspace_root().join("examples").join("hello");
+    step::run("example: pack build", || {
+        command::run(
+            Command::new(pack)
+                .args(["build", EXAMPLE_IMAGE, "--builder", &format!("{}:latest", packaging::BUILDER_IMAGE)])
+                .arg("--path")
+                .arg(&app)
+                .args(["--trust-builder", "--pull-policy", "never"]),
+        )?;
+        Ok(((), format!("built {EXAMPLE_IMAGE}")))
+    })?;
+    step::run("example: run as uid 52503", || {
+        let _ = command::output(Command::new("docker").args(["rm", "--force", EXAMPLE_CONTAINER]));
+        command::output(Command::new("docker").args([
+            "run",
+            "--detach",
+            "--name",
+            EXAMPLE_CONTAINER,
+            "--user",
+            "52503:52503",
+            "--env",
+            "PORT=8000",
+            "--publish",
+            "127.0.0.1::8000",
+            EXAMPLE_IMAGE,
+        ]))?;
+        let port = command::output(Command::new("docker").args(["port", EXAMPLE_CONTAINER, "8000/tcp"]))?;
+        let address = port.lines().next().context("docker port printed nothing")?.trim().to_string();
+        let url = format!("http://{address}/");
+        let body = wait_for_http(&url, Duration::from_secs(30))?;
+        eprintln!("{}", body.trim_end());
+        Ok((
+            (),
+            format!("answers at {url} (stop it with `docker rm -f {EXAMPLE_CONTAINER}`)"),
+        ))
+    })
+}
+
+fn wait_for_http(url: &str, timeout: Duration) -> anyhow::Result<String> {
+    let started = Instant::now();
+    loop {
+        match ureq::get(url).call() {
+            Ok(mut response) => return Ok(response.body_mut().read_to_string()?),
+            Err(error) if started.elapsed() > timeout => {
+                let logs = command::output(Command::new("docker").args(["logs", EXAMPLE_CONTAINER])).unwrap_or_default();
+                anyhow::bail!("{url} did not answer within {}s: {error}\ncontainer log:\n{logs}", timeout.as_secs());
+            }
+            Err(_) => std::thread::sleep(Duration::from_millis(200)),
+        }
+    }
+}
+
+fn run_tests(options: &StackOptions) -> anyhow::Result<()> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let root = paths::workspace_root();
+    step::run("rustfmt", || {
+        command::run(Command::new(&cargo).args(["fmt", "--all", "--check"]).current_dir(&root))?;
+        Ok(((), "formatted".to_string()))
+    })?;
+    step::run("clippy", || {
+        command::run(
+            Command::new(&cargo)
+                .args(["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"])
+                .current_dir(&root),
+        )?;
+        Ok(((), "no warnings".to_string()))
+    })?;
+    create_builder(options)?;
+    step::run("cargo test", || {
+        command::run(Command::new(&cargo).args(["test", "--workspace", "--locked"]).current_dir(&root))?;
+        Ok(((), "passed".to_string()))
+    })
+}

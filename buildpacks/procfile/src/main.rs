@@ -11,9 +11,6 @@ use libcnb::{Buildpack, buildpack_main};
 use libtoolforge::output::BuildOutput;
 use std::path::{Path, PathBuf};
 
-#[cfg(test)]
-use insta as _;
-
 /// Files that are almost certainly meant to be the Procfile. Detection passes on them so that
 /// the build can say what to rename, rather than silently producing an image with no process.
 const NEAR_MISSES: [&str; 4] = ["procfile", "ProcFile", "PROCFILE", "Procfile.txt"];
