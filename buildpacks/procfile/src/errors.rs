@@ -13,6 +13,7 @@ pub(crate) enum ProcfileBuildpackError {
     Read(std::io::Error),
     NotUtf8 { line: usize },
     Parse(ParseError),
+    WriteLayer(std::io::Error),
 }
 
 impl From<ProcfileBuildpackError> for libcnb::Error<ProcfileBuildpackError> {
@@ -47,6 +48,11 @@ pub(crate) fn error_message(error: &ProcfileBuildpackError) -> ErrorMessage {
         .fix("save the Procfile as UTF-8."),
 
         ProcfileBuildpackError::Parse(error) => parse_error_message(error),
+
+        ProcfileBuildpackError::WriteLayer(error) => ErrorMessage::platform(
+            "Cannot write the processes layer",
+            format!("Writing the commands that `launcher NAME` runs failed: {error}."),
+        ),
     }
 }
 

@@ -1,4 +1,5 @@
 mod errors;
+mod processes_layer;
 mod procfile;
 
 use crate::errors::{PROCFILE, ProcfileBuildpackError, error_message};
@@ -15,7 +16,7 @@ use std::path::{Path, PathBuf};
 /// the build can say what to rename, rather than silently producing an image with no process.
 const NEAR_MISSES: [&str; 4] = ["procfile", "ProcFile", "PROCFILE", "Procfile.txt"];
 
-struct ProcfileBuildpack;
+pub(crate) struct ProcfileBuildpack;
 
 impl Buildpack for ProcfileBuildpack {
     type Platform = GenericPlatform;
@@ -51,12 +52,24 @@ impl Buildpack for ProcfileBuildpack {
                 duplicate.first_line, duplicate.winning_line, duplicate.name, duplicate.winning_line
             ));
         }
+        for process in &procfile.processes {
+            if let Some(command) = command_on_path(&process.name) {
+                output.warning(&format!(
+                    "The process `{name}` has the name of the command {command}, so `launcher {name}` runs \
+                     that command, not the process.\nStart the process with `--entrypoint {name}`, or \
+                     rename it in the Procfile.",
+                    name = process.name,
+                    command = command.display()
+                ));
+            }
+        }
         if procfile.process("web").is_none() {
             output.step(
                 "No `web` process, so the image has no default process: start processes by name \
                  (`launcher NAME`), as Toolforge jobs do",
             );
         }
+        processes_layer::create(&context, &procfile)?;
         output.done();
 
         BuildResultBuilder::new().launch(launch(&procfile)?).build()
@@ -75,6 +88,14 @@ fn misnamed_procfile(app_dir: &Path) -> Option<PathBuf> {
         .map(|entry| entry.file_name())
         .find(|name| NEAR_MISSES.iter().any(|near_miss| name == near_miss))
         .map(PathBuf::from)
+}
+
+/// The command `name` resolves to on the build's PATH, whose system directories are the run
+/// image's too.
+fn command_on_path(name: &str) -> Option<PathBuf> {
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|dir| dir.join(name))
+        .find(|path| path.is_file())
 }
 
 fn read_procfile(path: &Path) -> Result<Procfile, ProcfileBuildpackError> {
@@ -121,11 +142,9 @@ mod tests {
 
     #[test]
     fn near_misses_are_found() {
-        let dir = std::env::temp_dir().join(format!("procfile-near-miss-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        assert_eq!(misnamed_procfile(&dir), None);
-        std::fs::write(dir.join("Procfile.txt"), "web: x").unwrap();
-        assert_eq!(misnamed_procfile(&dir), Some(PathBuf::from("Procfile.txt")));
-        std::fs::remove_dir_all(&dir).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(misnamed_procfile(dir.path()), None);
+        std::fs::write(dir.path().join("Procfile.txt"), "web: x").unwrap();
+        assert_eq!(misnamed_procfile(dir.path()), Some(PathBuf::from("Procfile.txt")));
     }
 }

@@ -1,0 +1,389 @@
+//! The end-to-end harness: builds apps with the real `pack` and lifecycle into images in the
+//! local Docker engine, and runs them the way Toolforge runs tools (an arbitrary uid with no
+//! passwd entry, `PORT=8000`, no `HOME` from the platform), talking to them only on 127.0.0.1.
+//!
+//! Everything here needs `cargo packaging builder` to have run (the test command does that).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+pub use packaging;
+
+/// The uid and gid tests run images as: a Toolforge tool's, unknown to the image.
+pub const TOOL_USER: &str = "52503:52503";
+/// The port Toolforge gives web services.
+pub const PORT: u16 = 8000;
+
+/// The builder `packaging` created.
+#[must_use]
+pub fn builder() -> String {
+    format!("{}:latest", packaging::BUILDER_IMAGE)
+}
+
+/// A fixture app under `tests/fixtures`.
+#[must_use]
+pub fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(name)
+}
+
+/// A throwaway app directory with the given files, for bad-input tests.
+///
+/// # Panics
+///
+/// When the files cannot be written.
+#[must_use]
+pub fn app_with_files(files: &[(&str, &[u8])]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    for (name, contents) in files {
+        let path = dir.path().join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).expect("create directory");
+        }
+        std::fs::write(path, contents).expect("write fixture file");
+    }
+    dir
+}
+
+/// A unique image name, so tests running in parallel never share an image or its caches.
+#[must_use]
+pub fn unique_image_name(purpose: &str) -> String {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.subsec_nanos());
+    format!(
+        "toolforge-test/{purpose}-{}-{}-{nanos}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// One `pack build`.
+#[derive(Debug)]
+pub struct Build {
+    pub image: String,
+    pub success: bool,
+    /// pack's and the lifecycle's output, stdout and stderr interleaved as pack prints them.
+    pub output: String,
+    pub duration: Duration,
+}
+
+impl Build {
+    /// Panics with the build's output unless it succeeded.
+    ///
+    /// # Panics
+    ///
+    /// When the build failed.
+    #[must_use]
+    pub fn expect_success(self) -> Self {
+        assert!(self.success, "pack build failed:\n{}", self.output);
+        self
+    }
+
+    /// Panics with the build's output unless it failed.
+    ///
+    /// # Panics
+    ///
+    /// When the build succeeded.
+    #[must_use]
+    pub fn expect_failure(self) -> Self {
+        assert!(!self.success, "pack build succeeded, but should have failed:\n{}", self.output);
+        self
+    }
+
+    /// Asserts that the output contains `text`.
+    ///
+    /// # Panics
+    ///
+    /// When it does not.
+    pub fn assert_output_contains(&self, text: &str) {
+        assert!(
+            self.output.contains(text),
+            "the build output does not contain {text:?}:\n{}",
+            self.output
+        );
+    }
+}
+
+/// Builds `app` into `image` with `builder`.
+///
+/// # Panics
+///
+/// When pack cannot be started.
+#[must_use]
+pub fn pack_build(app: &Path, image: &str, builder: &str, extra_args: &[&str]) -> Build {
+    let started = Instant::now();
+    let output = Command::new(packaging::cnb_tools::pack_binary())
+        .args(["build", image, "--builder", builder, "--path"])
+        .arg(app)
+        .args(["--trust-builder", "--pull-policy", "never", "--timestamps"])
+        .args(extra_args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("pack can be started (run `cargo packaging builder` first)");
+    Build {
+        image: image.to_string(),
+        success: output.status.success(),
+        output: combined(&output),
+        duration: started.elapsed(),
+    }
+}
+
+/// Builds `app` with our builder into a fresh image name.
+#[must_use]
+pub fn build(app: &Path, purpose: &str) -> Build {
+    pack_build(app, &unique_image_name(purpose), &builder(), &[])
+}
+
+fn combined(output: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+/// Removes an image and the build and launch caches pack keeps for it.
+pub fn remove_image(image: &str) {
+    let _ = docker(&["image", "rm", "--force", image]);
+    // pack names cache volumes after the image: pack-cache-<name with / as _>_latest-<hash>.*
+    let prefix = format!("pack-cache-{}", image.replace(['/', ':'], "_"));
+    if let Ok(volumes) = docker(&["volume", "ls", "--quiet", "--filter", &format!("name={prefix}")]) {
+        for volume in volumes.split_whitespace() {
+            let _ = docker(&["volume", "rm", "--force", volume]);
+        }
+    }
+}
+
+/// An image that is removed, with its caches, when dropped.
+pub struct Image(pub String);
+
+impl Drop for Image {
+    fn drop(&mut self) {
+        remove_image(&self.0);
+    }
+}
+
+/// Runs `docker` and returns its standard output.
+///
+/// # Errors
+///
+/// The combined output, when docker exits non-zero.
+pub fn docker(args: &[&str]) -> Result<String, String> {
+    let output = Command::new("docker")
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|error| format!("cannot start docker: {error}"))?;
+    if output.status.success() {
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    } else {
+        Err(combined(&output))
+    }
+}
+
+/// How to start a container, as Toolforge would.
+#[derive(Debug, Clone)]
+pub struct Run {
+    image: String,
+    user: Option<String>,
+    entrypoint: Option<String>,
+    env: Vec<(String, String)>,
+    args: Vec<String>,
+}
+
+impl Run {
+    /// As Toolforge runs a tool: uid and gid 52503 (no passwd entry), `PORT=8000`, no `HOME`.
+    #[must_use]
+    pub fn toolforge(image: &str) -> Self {
+        Self {
+            image: image.to_string(),
+            user: Some(TOOL_USER.to_string()),
+            entrypoint: None,
+            env: vec![("PORT".to_string(), PORT.to_string())],
+            args: Vec::new(),
+        }
+    }
+
+    /// A process by name (`--entrypoint web`), as `webservice` starts one.
+    #[must_use]
+    pub fn process(mut self, name: &str) -> Self {
+        self.entrypoint = Some(name.to_string());
+        self
+    }
+
+    /// `launcher COMMAND…`, as Toolforge jobs start.
+    #[must_use]
+    pub fn launcher(mut self, command: &[&str]) -> Self {
+        self.entrypoint = Some("launcher".to_string());
+        self.args = command.iter().map(ToString::to_string).collect();
+        self
+    }
+
+    #[must_use]
+    pub fn env(mut self, name: &str, value: &str) -> Self {
+        self.env.push((name.to_string(), value.to_string()));
+        self
+    }
+
+    fn docker_args(&self, detached: bool) -> Vec<String> {
+        let mut args = vec!["run".to_string()];
+        if detached {
+            args.extend(["--detach".into(), "--publish".into(), format!("127.0.0.1::{PORT}")]);
+        } else {
+            args.push("--rm".into());
+        }
+        if let Some(user) = &self.user {
+            args.extend(["--user".into(), user.clone()]);
+        }
+        for (name, value) in &self.env {
+            args.extend(["--env".into(), format!("{name}={value}")]);
+        }
+        if let Some(entrypoint) = &self.entrypoint {
+            args.extend(["--entrypoint".into(), entrypoint.clone()]);
+        }
+        args.push(self.image.clone());
+        args.extend(self.args.iter().cloned());
+        args
+    }
+
+    /// Runs to completion; returns (exit code, stdout, stderr).
+    ///
+    /// # Panics
+    ///
+    /// When docker cannot be started.
+    #[must_use]
+    pub fn output(&self) -> (i32, String, String) {
+        let output = Command::new("docker")
+            .args(self.docker_args(false))
+            .stdin(Stdio::null())
+            .output()
+            .expect("docker can be started");
+        (
+            output.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    }
+
+    /// Starts detached with the port published on 127.0.0.1; waits until it answers HTTP.
+    ///
+    /// # Panics
+    ///
+    /// When the container does not start or never answers.
+    #[must_use]
+    pub fn start(&self) -> WebContainer {
+        let args = self.docker_args(true);
+        let id = docker(&args.iter().map(String::as_str).collect::<Vec<_>>())
+            .expect("the container starts")
+            .trim()
+            .to_string();
+        let container = Container { id };
+        let address = docker(&["port", &container.id, &format!("{PORT}/tcp")])
+            .unwrap_or_else(|error| panic!("the port is not published: {error}\n{}", container.logs()));
+        let web = WebContainer {
+            container,
+            base_url: format!("http://{}", address.lines().next().unwrap_or_default().trim()),
+        };
+        web.wait_until_answering();
+        web
+    }
+}
+
+/// A running container, removed when dropped.
+pub struct Container {
+    id: String,
+}
+
+/// A running container that answers HTTP at `base_url`.
+pub struct WebContainer {
+    container: Container,
+    pub base_url: String,
+}
+
+impl Container {
+    /// The container's output so far.
+    #[must_use]
+    pub fn logs(&self) -> String {
+        match Command::new("docker").args(["logs", &self.id]).output() {
+            Ok(output) => combined(&output),
+            Err(error) => format!("(no logs: {error})"),
+        }
+    }
+}
+
+impl Drop for Container {
+    fn drop(&mut self) {
+        let _ = docker(&["rm", "--force", &self.id]);
+    }
+}
+
+impl WebContainer {
+    fn wait_until_answering(&self) {
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(30) {
+            if ureq::get(&self.base_url).call().is_ok() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        panic!("{} did not answer within 30s; container log:\n{}", self.base_url, self.logs());
+    }
+
+    /// GETs `path`; returns the status and body.
+    ///
+    /// # Panics
+    ///
+    /// When there is no HTTP answer at all.
+    #[must_use]
+    pub fn get(&self, path: &str) -> (u16, String) {
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(10)))
+            .build()
+            .new_agent();
+        let mut response = agent
+            .get(&format!("{}{path}", self.base_url))
+            .call()
+            .unwrap_or_else(|error| panic!("no answer from {path}: {error}\n{}", self.container.logs()));
+        let status = response.status().as_u16();
+        let body = response.body_mut().read_to_string().unwrap_or_default();
+        (status, body)
+    }
+
+    /// The container's output so far.
+    #[must_use]
+    pub fn logs(&self) -> String {
+        self.container.logs()
+    }
+}
+
+/// The image's layer digests, in order.
+///
+/// # Panics
+///
+/// When the image does not exist.
+#[must_use]
+pub fn image_layers(image: &str) -> Vec<String> {
+    docker(&["image", "inspect", "--format", "{{range .RootFS.Layers}}{{println .}}{{end}}", image])
+        .expect("the image exists")
+        .lines()
+        .filter(|line| !line.is_empty())
+        .map(ToString::to_string)
+        .collect()
+}
+
+/// An image label's value.
+///
+/// # Panics
+///
+/// When the image does not exist.
+#[must_use]
+pub fn image_label(image: &str, label: &str) -> String {
+    docker(&["image", "inspect", "--format", &format!("{{{{index .Config.Labels \"{label}\"}}}}"), image])
+        .expect("the image exists")
+        .trim()
+        .to_string()
+}
