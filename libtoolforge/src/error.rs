@@ -221,7 +221,10 @@ mod tests {
     #[test]
     fn wraps_prose_at_word_boundaries() {
         let text = format!("{} {}\nnext", "a".repeat(60), "b".repeat(40));
-        assert_eq!(wrap(&text), format!("{}\n{}\nnext\n", "a".repeat(60), "b".repeat(40)));
+        assert_eq!(
+            wrap(&text),
+            format!("{}\n{}\nnext\n", "a".repeat(60), "b".repeat(40))
+        );
     }
 
     #[test]

@@ -106,7 +106,8 @@ mod tests {
     #[test]
     fn output_shape() {
         let captured = Captured::default();
-        let mut output = BuildOutput::start_with(Box::new(captured.clone()), "Procfile", "toolforge/procfile");
+        let mut output =
+            BuildOutput::start_with(Box::new(captured.clone()), "Procfile", "toolforge/procfile");
         output.step("Processes from Procfile");
         output.detail("web: gunicorn app:app (default)");
         output.warning("No web process.\nThis image can only run jobs.");

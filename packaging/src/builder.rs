@@ -34,7 +34,8 @@ pub fn lifecycle_version() -> anyhow::Result<String> {
 fn read_template() -> anyhow::Result<Table> {
     let path = template_path();
     let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
-    text.parse::<Table>().with_context(|| format!("{} is not valid TOML", path.display()))
+    text.parse::<Table>()
+        .with_context(|| format!("{} is not valid TOML", path.display()))
 }
 
 /// Writes the builder.toml pack consumes: packaged buildpack directories and the local lifecycle.
@@ -54,10 +55,12 @@ pub fn render(
                 bail!("builder/builder.toml: every [[buildpacks]] needs a uri");
             };
             if let Some(id) = uri.strip_prefix("libcnb:") {
-                let id: BuildpackId = id.parse().with_context(|| format!("`{uri}` names no valid buildpack id"))?;
-                let dir = buildpacks
-                    .get(&id)
-                    .with_context(|| format!("builder/builder.toml uses {id}, which no crate of this workspace is"))?;
+                let id: BuildpackId = id
+                    .parse()
+                    .with_context(|| format!("`{uri}` names no valid buildpack id"))?;
+                let dir = buildpacks.get(&id).with_context(|| {
+                    format!("builder/builder.toml uses {id}, which no crate of this workspace is")
+                })?;
                 entry
                     .as_table_mut()
                     .context("[[buildpacks]] entries are tables")?
@@ -66,15 +69,26 @@ pub fn render(
         }
     }
     let mut lifecycle = Table::new();
-    lifecycle.insert("uri".into(), Value::String(lifecycle_tarball.display().to_string()));
+    lifecycle.insert(
+        "uri".into(),
+        Value::String(lifecycle_tarball.display().to_string()),
+    );
     table.insert("lifecycle".into(), Value::Table(lifecycle));
 
-    let build_image = table.get("build").and_then(|build| build.get("image")).and_then(Value::as_str);
+    let build_image = table
+        .get("build")
+        .and_then(|build| build.get("image"))
+        .and_then(Value::as_str);
     let run_images: Vec<&str> = table
         .get("run")
         .and_then(|run| run.get("images"))
         .and_then(Value::as_array)
-        .map(|images| images.iter().filter_map(|image| image.get("image")?.as_str()).collect())
+        .map(|images| {
+            images
+                .iter()
+                .filter_map(|image| image.get("image")?.as_str())
+                .collect()
+        })
         .unwrap_or_default();
     if build_image != Some(stack.images.build.as_str()) || run_images != [stack.images.run.as_str()] {
         bail!(
@@ -112,7 +126,10 @@ pub fn create(
     let latest = format!("{}:latest", crate::BUILDER_IMAGE);
     let buildpack_dirs: Vec<&Path> = buildpacks.values().map(PathBuf::as_path).collect();
     let inputs = command::digest_paths(
-        &[rendered, lifecycle_tarball].into_iter().chain(buildpack_dirs).collect::<Vec<_>>(),
+        &[rendered, lifecycle_tarball]
+            .into_iter()
+            .chain(buildpack_dirs)
+            .collect::<Vec<_>>(),
         &[
             &stack::image_id(&stack.images.build)?,
             &stack::image_id(&stack.images.run)?,
@@ -120,10 +137,10 @@ pub fn create(
     )?;
     let stamp = paths::generated_dir().join("builder.stamp");
     let recorded = std::fs::read_to_string(&stamp).unwrap_or_default();
-    if let Ok(id) = stack::image_id(&latest) {
-        if recorded == format!("{inputs} {id}") {
-            return Ok(format!("{latest} unchanged"));
-        }
+    if let Ok(id) = stack::image_id(&latest)
+        && recorded == format!("{inputs} {id}")
+    {
+        return Ok(format!("{latest} unchanged"));
     }
     command::run(
         Command::new(pack)

@@ -26,8 +26,11 @@ pub fn package_all() -> anyhow::Result<BTreeMap<BuildpackId, PathBuf>> {
     let nodes: Vec<_> = graph.node_weights().collect();
     let order = get_dependencies(&graph, &nodes).context("buildpack dependencies are inconsistent")?;
     let packaged_buildpacks_dir = paths::packaged_buildpacks_dir();
-    let destination_of =
-        create_packaged_buildpack_dir_resolver(&packaged_buildpacks_dir, CargoProfile::Release, TARGET_TRIPLE);
+    let destination_of = create_packaged_buildpack_dir_resolver(
+        &packaged_buildpacks_dir,
+        CargoProfile::Release,
+        TARGET_TRIPLE,
+    );
 
     let mut packaged = BTreeMap::new();
     for node in order {
@@ -35,8 +38,15 @@ pub fn package_all() -> anyhow::Result<BTreeMap<BuildpackId, PathBuf>> {
         if destination.exists() {
             std::fs::remove_dir_all(&destination)?;
         }
-        package_buildpack(&node.path, CargoProfile::Release, TARGET_TRIPLE, &[], &destination, &packaged)
-            .with_context(|| format!("cannot package {}", node.buildpack_id))?;
+        package_buildpack(
+            &node.path,
+            CargoProfile::Release,
+            TARGET_TRIPLE,
+            &[],
+            &destination,
+            &packaged,
+        )
+        .with_context(|| format!("cannot package {}", node.buildpack_id))?;
         packaged.insert(node.buildpack_id.clone(), destination);
     }
     Ok(packaged)
@@ -46,5 +56,7 @@ pub fn package_all() -> anyhow::Result<BTreeMap<BuildpackId, PathBuf>> {
 #[must_use]
 pub fn packaged_dir(buildpack_id: &BuildpackId) -> PathBuf {
     let packaged_buildpacks_dir = paths::packaged_buildpacks_dir();
-    create_packaged_buildpack_dir_resolver(&packaged_buildpacks_dir, CargoProfile::Release, TARGET_TRIPLE)(buildpack_id)
+    create_packaged_buildpack_dir_resolver(&packaged_buildpacks_dir, CargoProfile::Release, TARGET_TRIPLE)(
+        buildpack_id,
+    )
 }

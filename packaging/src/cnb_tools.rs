@@ -19,8 +19,7 @@ const OLDEST_USABLE_PACK: (u64, u64, u64) = (0, 40, 2);
 /// (HTTP 403). `osscontainertools/kaniko` is used only by the `extender` phase (image
 /// extensions through Dockerfiles), which our builder does not use; v1.27.5 is the newest version
 /// the proxy serves, and the extender builds against it unchanged.
-const LIFECYCLE_REPLACEMENTS: [(&str, &str); 1] =
-    [("github.com/osscontainertools/kaniko", "v1.27.5")];
+const LIFECYCLE_REPLACEMENTS: [(&str, &str); 1] = [("github.com/osscontainertools/kaniko", "v1.27.5")];
 
 /// The lifecycle's phases, which are symlinks to the one binary.
 const LIFECYCLE_PHASES: [&str; 8] = [
@@ -34,11 +33,17 @@ pub fn pack_binary() -> PathBuf {
         return PathBuf::from(pack);
     }
     let built = built_pack_path();
-    if built.is_file() { built } else { PathBuf::from("pack") }
+    if built.is_file() {
+        built
+    } else {
+        PathBuf::from("pack")
+    }
 }
 
 fn built_pack_path() -> PathBuf {
-    paths::cache_dir().join("bin").join(format!("pack-{PACK_VERSION}"))
+    paths::cache_dir()
+        .join("bin")
+        .join(format!("pack-{PACK_VERSION}"))
 }
 
 /// Makes sure a usable pack exists: one on PATH at least `0.40.2`, or ours, built from source.
@@ -47,28 +52,39 @@ fn built_pack_path() -> PathBuf {
 ///
 /// When Go is missing or the build fails.
 pub fn ensure_pack() -> anyhow::Result<(PathBuf, String)> {
-    if std::env::var_os("TOOLFORGE_PACK").is_none() && !built_pack_path().is_file() {
-        if let Some(version) = pack_on_path_version() {
-            if version >= OLDEST_USABLE_PACK {
-                let (major, minor, patch) = version;
-                return Ok((PathBuf::from("pack"), format!("using pack {major}.{minor}.{patch} from PATH")));
-            }
-        }
+    if let Some(pack) = std::env::var_os("TOOLFORGE_PACK") {
+        return Ok((
+            PathBuf::from(&pack),
+            format!("using TOOLFORGE_PACK: {}", pack.to_string_lossy()),
+        ));
     }
     let target = built_pack_path();
     if target.is_file() {
         return Ok((target.clone(), format!("cached: {}", target.display())));
     }
+    if let Some(version @ (major, minor, patch)) = pack_on_path_version()
+        && version >= OLDEST_USABLE_PACK
+    {
+        return Ok((
+            PathBuf::from("pack"),
+            format!("using pack {major}.{minor}.{patch} from PATH"),
+        ));
+    }
     let source = module_source("github.com/buildpacks/pack", PACK_VERSION)?;
     let ldflags = format!("-s -w -X 'github.com/buildpacks/pack/pkg/client.Version={PACK_VERSION}'");
     go_build(&source, ".", &ldflags, &target)?;
-    Ok((target.clone(), format!("built pack {PACK_VERSION} from source: {}", target.display())))
+    Ok((
+        target.clone(),
+        format!("built pack {PACK_VERSION} from source: {}", target.display()),
+    ))
 }
 
 fn pack_on_path_version() -> Option<(u64, u64, u64)> {
     let text = command::output(Command::new("pack").arg("version")).ok()?;
     let version = text.split_whitespace().next()?.trim_start_matches('v');
-    let mut parts = version.split(['.', '+', '-']).map(|part| part.parse::<u64>().ok());
+    let mut parts = version
+        .split(['.', '+', '-'])
+        .map(|part| part.parse::<u64>().ok());
     Some((parts.next()??, parts.next()??, parts.next()??))
 }
 
@@ -87,7 +103,11 @@ pub fn ensure_lifecycle(version: &str) -> anyhow::Result<(PathBuf, String)> {
     for (module, replacement) in LIFECYCLE_REPLACEMENTS {
         command::run(
             Command::new("go")
-                .args(["mod", "edit", &format!("-replace={module}={module}@{replacement}")])
+                .args([
+                    "mod",
+                    "edit",
+                    &format!("-replace={module}={module}@{replacement}"),
+                ])
                 .current_dir(&source),
         )?;
     }
@@ -104,7 +124,7 @@ pub fn ensure_lifecycle(version: &str) -> anyhow::Result<(PathBuf, String)> {
         std::os::unix::fs::symlink("lifecycle", &link)?;
     }
     // The lifecycle's own packager fills in lifecycle.toml (supported APIs) and writes the tarball.
-    let partial = tarball.with_extension("partial");
+    let partial = PathBuf::from(format!("{}.partial", tarball.display()));
     command::run(
         go_command(&source)
             .args(["run", "./tools/packager/main.go", "-inputDir"])
@@ -114,7 +134,10 @@ pub fn ensure_lifecycle(version: &str) -> anyhow::Result<(PathBuf, String)> {
             .args(["-descriptorPath", "lifecycle.toml", "-version", version]),
     )?;
     std::fs::rename(&partial, &tarball)?;
-    Ok((tarball.clone(), format!("built lifecycle {version} from source: {}", tarball.display())))
+    Ok((
+        tarball.clone(),
+        format!("built lifecycle {version} from source: {}", tarball.display()),
+    ))
 }
 
 /// Copies a module's source out of the (read-only) Go module cache into a writable directory.
@@ -159,10 +182,14 @@ fn go_build(source: &Path, package: &str, ldflags: &str, output: &Path) -> anyho
     if let Some(parent) = output.parent() {
         std::fs::create_dir_all(parent)?;
     }
+    // Built next to its place and renamed, so an interrupted build never leaves a binary behind.
+    let partial = PathBuf::from(format!("{}.partial", output.display()));
     command::run(
         go_command(source)
             .args(["build", "-trimpath", "-ldflags", ldflags, "-o"])
-            .arg(output)
+            .arg(&partial)
             .arg(package),
-    )
+    )?;
+    std::fs::rename(&partial, output)?;
+    Ok(())
 }

@@ -55,9 +55,8 @@ pub fn succeeds(command: &mut Command) -> bool {
 /// Whether `program` is on PATH.
 #[must_use]
 pub fn on_path(program: &str) -> bool {
-    std::env::var_os("PATH").is_some_and(|path| {
-        std::env::split_paths(&path).any(|dir| dir.join(program).is_file())
-    })
+    std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(program).is_file()))
 }
 
 fn describe(command: &Command) -> String {
@@ -95,7 +94,8 @@ pub fn digest_paths(paths: &[&Path], extra: &[&str]) -> anyhow::Result<String> {
             } else {
                 use std::os::unix::fs::PermissionsExt;
                 hasher.update([u8::from(metadata.permissions().mode() & 0o111 != 0)]);
-                hasher.update(std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?);
+                hasher
+                    .update(std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?);
             }
             hasher.update([0]);
         }
@@ -104,7 +104,8 @@ pub fn digest_paths(paths: &[&Path], extra: &[&str]) -> anyhow::Result<String> {
 }
 
 fn collect_files(path: &Path, files: &mut Vec<std::path::PathBuf>) -> anyhow::Result<()> {
-    let metadata = std::fs::symlink_metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let metadata =
+        std::fs::symlink_metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
     if metadata.is_dir() {
         for entry in std::fs::read_dir(path)? {
             collect_files(&entry?.path(), files)?;

@@ -9,7 +9,9 @@ use std::process::{Command, ExitCode};
 use std::time::{Duration, Instant};
 
 #[derive(Parser)]
-#[command(about = "Sets up the machine, builds the Toolforge stack and builder, runs the example and the tests")]
+#[command(
+    about = "Sets up the machine, builds the Toolforge stack and builder, runs the example and the tests"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Step>,
@@ -81,7 +83,7 @@ fn setup_machine() -> anyhow::Result<PathBuf> {
     let pack = step::run("pack", cnb_tools::ensure_pack)?;
     let version = builder::lifecycle_version()?;
     step::run(&format!("lifecycle {version}"), || {
-        cnb_tools::ensure_lifecycle(&version).map(|(tarball, outcome)| (tarball, outcome))
+        cnb_tools::ensure_lifecycle(&version)
     })?;
     Ok(pack)
 }
@@ -89,10 +91,13 @@ fn setup_machine() -> anyhow::Result<PathBuf> {
 fn build_stack(options: &StackOptions) -> anyhow::Result<()> {
     let config = stack::read_config()?;
     let base = step::run("base image", || stack::ensure_base_image(&config, options))?;
-    step::run("stack images", || Ok(((), stack::build_images(&config, &base, options)?)))
+    step::run("stack images", || {
+        Ok(((), stack::build_images(&config, &base, options)?))
+    })
 }
 
-fn package_buildpacks() -> anyhow::Result<std::collections::BTreeMap<libcnb_data::buildpack::BuildpackId, PathBuf>> {
+fn package_buildpacks()
+-> anyhow::Result<std::collections::BTreeMap<libcnb_data::buildpack::BuildpackId, PathBuf>> {
     step::run("buildpacks", || {
         let packaged = buildpacks::package_all()?;
         let names: Vec<String> = packaged.keys().map(ToString::to_string).collect();
@@ -111,7 +116,10 @@ fn create_builder(options: &StackOptions) -> anyhow::Result<PathBuf> {
     let config = stack::read_config()?;
     step::run("builder", || {
         let rendered = builder::render(&packaged, &lifecycle, &config)?;
-        Ok(((), builder::create(&pack, &rendered, &packaged, &lifecycle, &config)?))
+        Ok((
+            (),
+            builder::create(&pack, &rendered, &packaged, &lifecycle, &config)?,
+        ))
     })?;
     Ok(pack)
 }
@@ -124,7 +132,12 @@ fn run_example(pack: &Path) -> anyhow::Result<()> {
     step::run("example: pack build", || {
         command::run(
             Command::new(pack)
-                .args(["build", EXAMPLE_IMAGE, "--builder", &format!("{}:latest", packaging::BUILDER_IMAGE)])
+                .args([
+                    "build",
+                    EXAMPLE_IMAGE,
+                    "--builder",
+                    &format!("{}:latest", packaging::BUILDER_IMAGE),
+                ])
                 .arg("--path")
                 .arg(&app)
                 .args(["--trust-builder", "--pull-policy", "never"]),
@@ -147,7 +160,12 @@ fn run_example(pack: &Path) -> anyhow::Result<()> {
             EXAMPLE_IMAGE,
         ]))?;
         let port = command::output(Command::new("docker").args(["port", EXAMPLE_CONTAINER, "8000/tcp"]))?;
-        let address = port.lines().next().context("docker port printed nothing")?.trim().to_string();
+        let address = port
+            .lines()
+            .next()
+            .context("docker port printed nothing")?
+            .trim()
+            .to_string();
         let url = format!("http://{address}/");
         let body = wait_for_http(&url, Duration::from_secs(30))?;
         eprintln!("{}", body.trim_end());
@@ -164,8 +182,12 @@ fn wait_for_http(url: &str, timeout: Duration) -> anyhow::Result<String> {
         match ureq::get(url).call() {
             Ok(mut response) => return Ok(response.body_mut().read_to_string()?),
             Err(error) if started.elapsed() > timeout => {
-                let logs = command::output(Command::new("docker").args(["logs", EXAMPLE_CONTAINER])).unwrap_or_default();
-                anyhow::bail!("{url} did not answer within {}s: {error}\ncontainer log:\n{logs}", timeout.as_secs());
+                let logs = command::output(Command::new("docker").args(["logs", EXAMPLE_CONTAINER]))
+                    .unwrap_or_default();
+                anyhow::bail!(
+                    "{url} did not answer within {}s: {error}\ncontainer log:\n{logs}",
+                    timeout.as_secs()
+                );
             }
             Err(_) => std::thread::sleep(Duration::from_millis(200)),
         }
@@ -176,20 +198,36 @@ fn run_tests(options: &StackOptions) -> anyhow::Result<()> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let root = paths::workspace_root();
     step::run("rustfmt", || {
-        command::run(Command::new(&cargo).args(["fmt", "--all", "--check"]).current_dir(&root))?;
+        command::run(
+            Command::new(&cargo)
+                .args(["fmt", "--all", "--check"])
+                .current_dir(&root),
+        )?;
         Ok(((), "formatted".to_string()))
     })?;
     step::run("clippy", || {
         command::run(
             Command::new(&cargo)
-                .args(["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"])
+                .args([
+                    "clippy",
+                    "--workspace",
+                    "--all-targets",
+                    "--locked",
+                    "--",
+                    "-D",
+                    "warnings",
+                ])
                 .current_dir(&root),
         )?;
         Ok(((), "no warnings".to_string()))
     })?;
     create_builder(options)?;
     step::run("cargo test", || {
-        command::run(Command::new(&cargo).args(["test", "--workspace", "--locked"]).current_dir(&root))?;
+        command::run(
+            Command::new(&cargo)
+                .args(["test", "--workspace", "--locked"])
+                .current_dir(&root),
+        )?;
         Ok(((), "passed".to_string()))
     })
 }

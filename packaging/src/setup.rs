@@ -7,7 +7,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// How long a freshly started dockerd gets to answer.
-const DOCKERD_START_TIMEOUT: Duration = Duration::from_secs(60);
+const DOCKERD_START_TIMEOUT: Duration = Duration::from_mins(1);
 
 /// Makes sure `docker info` answers: installs Debian's `docker.io` when there is no engine, and
 /// starts `dockerd` when none is running.
@@ -82,8 +82,12 @@ pub fn apt_install(packages: &[&str]) -> anyhow::Result<()> {
         return Ok(());
     }
     eprintln!("    installing Debian packages: {}", missing.join(" "));
-    command::run(Command::new("apt-get").args(["update", "-q"]).stdout(Stdio::null()))
-        .context("apt-get update failed (set-up installs packages, so it needs root)")?;
+    command::run(
+        Command::new("apt-get")
+            .args(["update", "-q"])
+            .stdout(Stdio::null()),
+    )
+    .context("apt-get update failed (set-up installs packages, so it needs root)")?;
     command::run(
         Command::new("apt-get")
             .args(["install", "-y", "-q", "--no-install-recommends"])

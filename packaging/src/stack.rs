@@ -3,7 +3,7 @@
 use crate::command;
 use crate::paths;
 use crate::setup;
-use anyhow::{Context, bail};
+use anyhow::Context;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -94,7 +94,10 @@ pub fn ensure_base_image(config: &StackConfig, options: &StackOptions) -> anyhow
         return Ok((image.clone(), format!("{image} (local)")));
     }
     if image_exists(&config.base_image) {
-        return Ok((config.base_image.clone(), format!("{} (local)", config.base_image)));
+        return Ok((
+            config.base_image.clone(),
+            format!("{} (local)", config.base_image),
+        ));
     }
     let image = format!("{DEBOOTSTRAP_BASE_IMAGE}:{}", config.distro.codename);
     if image_exists(&image) {
@@ -114,7 +117,11 @@ fn debootstrap_base_image(codename: &str, image: &str) -> anyhow::Result<()> {
     let rootfs = work.join("rootfs");
     command::run(
         Command::new("debootstrap")
-            .args(["--variant=minbase", "--keyring=/usr/share/keyrings/debian-archive-keyring.gpg", codename])
+            .args([
+                "--variant=minbase",
+                "--keyring=/usr/share/keyrings/debian-archive-keyring.gpg",
+                codename,
+            ])
             .arg(&rootfs)
             .arg(DEBIAN_MIRROR)
             .stdout(std::process::Stdio::null()),
@@ -170,25 +177,46 @@ fn debootstrap_base_image(codename: &str, image: &str) -> anyhow::Result<()> {
 /// # Errors
 ///
 /// When docker build fails.
-pub fn build_images(config: &StackConfig, base_image: &str, options: &StackOptions) -> anyhow::Result<String> {
+pub fn build_images(
+    config: &StackConfig,
+    base_image: &str,
+    options: &StackOptions,
+) -> anyhow::Result<String> {
     let context = prepare_context(options.extra_ca_dir.as_deref())?;
     let base_id = image_id(base_image).with_context(|| format!("no image {base_image}"))?;
     let run_digest = command::digest_paths(&[&context], &["run", &base_id, &format!("{config:?}")])?;
-    let run = build_image(config, &context, "run.Dockerfile", &config.images.run, &run_digest, &[
-        ("BASE_IMAGE", base_image),
-        ("RUN_USER", &config.users.run.name),
-        ("RUN_UID", &config.users.run.uid.to_string()),
-        ("RUN_GID", &config.users.run.gid.to_string()),
-    ])?;
+    let run = build_image(
+        config,
+        &context,
+        "run.Dockerfile",
+        &config.images.run,
+        &run_digest,
+        &[
+            ("BASE_IMAGE", base_image),
+            ("RUN_USER", &config.users.run.name),
+            ("RUN_UID", &config.users.run.uid.to_string()),
+            ("RUN_GID", &config.users.run.gid.to_string()),
+        ],
+    )?;
     let run_id = image_id(&config.images.run)?;
     let build_digest = command::digest_paths(&[&context], &["build", &run_id, &format!("{config:?}")])?;
-    let build = build_image(config, &context, "build.Dockerfile", &config.images.build, &build_digest, &[
-        ("RUN_IMAGE", &config.images.run),
-        ("BUILD_USER", &config.users.build.name),
-        ("BUILD_UID", &config.users.build.uid.to_string()),
-        ("BUILD_GID", &config.users.build.gid.to_string()),
-    ])?;
-    Ok(format!("{}: {run}; {}: {build}", config.images.run, config.images.build))
+    let build = build_image(
+        config,
+        &context,
+        "build.Dockerfile",
+        &config.images.build,
+        &build_digest,
+        &[
+            ("RUN_IMAGE", &config.images.run),
+            ("BUILD_USER", &config.users.build.name),
+            ("BUILD_UID", &config.users.build.uid.to_string()),
+            ("BUILD_GID", &config.users.build.gid.to_string()),
+        ],
+    )?;
+    Ok(format!(
+        "{}: {run}; {}: {build}",
+        config.images.run, config.images.build
+    ))
 }
 
 /// The Docker build context: `stacks/` plus the extra CA certificates.
@@ -216,7 +244,10 @@ fn prepare_context(extra_ca_dir: Option<&Path>) -> anyhow::Result<PathBuf> {
             }
         }
         if count == 0 {
-            bail!("{} has no *.crt files (update-ca-certificates only reads those)", dir.display());
+            eprintln!(
+                "    warning: {} has no *.crt files (update-ca-certificates reads only those); no extra CA added",
+                dir.display()
+            );
         }
     }
     Ok(context)
@@ -270,9 +301,11 @@ pub fn image_exists(image: &str) -> bool {
 ///
 /// When the engine does not have the image.
 pub fn image_id(image: &str) -> anyhow::Result<String> {
-    Ok(command::output(Command::new("docker").args(["image", "inspect", "--format", "{{.Id}}", image]))?
-        .trim()
-        .to_string())
+    Ok(
+        command::output(Command::new("docker").args(["image", "inspect", "--format", "{{.Id}}", image]))?
+            .trim()
+            .to_string(),
+    )
 }
 
 fn image_label(image: &str, label: &str) -> Option<String> {

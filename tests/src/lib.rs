@@ -89,7 +89,11 @@ impl Build {
     /// When the build succeeded.
     #[must_use]
     pub fn expect_failure(self) -> Self {
-        assert!(!self.success, "pack build succeeded, but should have failed:\n{}", self.output);
+        assert!(
+            !self.success,
+            "pack build succeeded, but should have failed:\n{}",
+            self.output
+        );
         self
     }
 
@@ -231,7 +235,11 @@ impl Run {
     fn docker_args(&self, detached: bool) -> Vec<String> {
         let mut args = vec!["run".to_string()];
         if detached {
-            args.extend(["--detach".into(), "--publish".into(), format!("127.0.0.1::{PORT}")]);
+            args.extend([
+                "--detach".into(),
+                "--publish".into(),
+                format!("127.0.0.1::{PORT}"),
+            ]);
         } else {
             args.push("--rm".into());
         }
@@ -329,7 +337,11 @@ impl WebContainer {
             }
             std::thread::sleep(Duration::from_millis(200));
         }
-        panic!("{} did not answer within 30s; container log:\n{}", self.base_url, self.logs());
+        panic!(
+            "{} did not answer within 30s; container log:\n{}",
+            self.base_url,
+            self.logs()
+        );
     }
 
     /// GETs `path`; returns the status and body.
@@ -367,12 +379,18 @@ impl WebContainer {
 /// When the image does not exist.
 #[must_use]
 pub fn image_layers(image: &str) -> Vec<String> {
-    docker(&["image", "inspect", "--format", "{{range .RootFS.Layers}}{{println .}}{{end}}", image])
-        .expect("the image exists")
-        .lines()
-        .filter(|line| !line.is_empty())
-        .map(ToString::to_string)
-        .collect()
+    docker(&[
+        "image",
+        "inspect",
+        "--format",
+        "{{range .RootFS.Layers}}{{println .}}{{end}}",
+        image,
+    ])
+    .expect("the image exists")
+    .lines()
+    .filter(|line| !line.is_empty())
+    .map(ToString::to_string)
+    .collect()
 }
 
 /// An image label's value.
@@ -382,8 +400,14 @@ pub fn image_layers(image: &str) -> Vec<String> {
 /// When the image does not exist.
 #[must_use]
 pub fn image_label(image: &str, label: &str) -> String {
-    docker(&["image", "inspect", "--format", &format!("{{{{index .Config.Labels \"{label}\"}}}}"), image])
-        .expect("the image exists")
-        .trim()
-        .to_string()
+    docker(&[
+        "image",
+        "inspect",
+        "--format",
+        &format!("{{{{index .Config.Labels \"{label}\"}}}}"),
+        image,
+    ])
+    .expect("the image exists")
+    .trim()
+    .to_string()
 }

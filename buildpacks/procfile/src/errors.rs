@@ -11,7 +11,9 @@ pub(crate) enum ProcfileBuildpackError {
     /// Detection passed on a file that is almost, but not, named `Procfile`.
     Misnamed(PathBuf),
     Read(std::io::Error),
-    NotUtf8 { line: usize },
+    NotUtf8 {
+        line: usize,
+    },
     Parse(ParseError),
     WriteLayer(std::io::Error),
 }
@@ -40,12 +42,11 @@ pub(crate) fn error_message(error: &ProcfileBuildpackError) -> ErrorMessage {
                 .at(Location::file(PROCFILE))
         }
 
-        ProcfileBuildpackError::NotUtf8 { line } => ErrorMessage::app(
-            "Invalid Procfile",
-            "This line is not valid UTF-8 text.",
-        )
-        .at(Location::line(PROCFILE, *line))
-        .fix("save the Procfile as UTF-8."),
+        ProcfileBuildpackError::NotUtf8 { line } => {
+            ErrorMessage::app("Invalid Procfile", "This line is not valid UTF-8 text.")
+                .at(Location::line(PROCFILE, *line))
+                .fix("save the Procfile as UTF-8.")
+        }
 
         ProcfileBuildpackError::Parse(error) => parse_error_message(error),
 
@@ -124,7 +125,10 @@ fn invalid_name(text: &str, name: &str, problem: &NameProblem) -> (String, Strin
     let rest = text.split_once(':').map_or("", |(_, rest)| rest.trim());
     match problem {
         NameProblem::ContainsWhitespace if name.trim_end() != name && !name.trim().contains(' ') => (
-            format!("The name `{}` is followed by a space before the colon.", name.trim()),
+            format!(
+                "The name `{}` is followed by a space before the colon.",
+                name.trim()
+            ),
             format!("remove the space: `{}: {rest}`.", name.trim()),
         ),
         NameProblem::ContainsWhitespace => {
@@ -141,15 +145,24 @@ fn invalid_name(text: &str, name: &str, problem: &NameProblem) -> (String, Strin
         }
         NameProblem::InvalidCharacter(character) => (
             format!("The name `{name}` contains `{character}`, which process names cannot contain."),
-            format!("rename the process, for example `{}: {rest}`.", suggest_name(name)),
+            format!(
+                "rename the process, for example `{}: {rest}`.",
+                suggest_name(name)
+            ),
         ),
         NameProblem::BadEdge => (
             format!("The name `{name}` starts or ends with `-` or `_`."),
-            format!("rename the process, for example `{}: {rest}`.", suggest_name(name)),
+            format!(
+                "rename the process, for example `{}: {rest}`.",
+                suggest_name(name)
+            ),
         ),
         NameProblem::TooLong => (
             format!("The name `{name}` is {} characters long.", name.len()),
-            format!("use a shorter name, for example `{}: {rest}`.", suggest_name(name)),
+            format!(
+                "use a shorter name, for example `{}: {rest}`.",
+                suggest_name(name)
+            ),
         ),
     }
 }
@@ -211,9 +224,7 @@ mod tests {
 
     #[test]
     fn not_utf8() {
-        insta::assert_snapshot!(
-            error_message(&ProcfileBuildpackError::NotUtf8 { line: 2 }).render()
-        );
+        insta::assert_snapshot!(error_message(&ProcfileBuildpackError::NotUtf8 { line: 2 }).render());
     }
 
     #[test]

@@ -24,8 +24,7 @@ impl Buildpack for ProcfileBuildpack {
     type Error = ProcfileBuildpackError;
 
     fn detect(&self, context: DetectContext<Self>) -> libcnb::Result<DetectResult, Self::Error> {
-        if context.app_dir.join(PROCFILE).is_file() || misnamed_procfile(&context.app_dir).is_some()
-        {
+        if context.app_dir.join(PROCFILE).is_file() || misnamed_procfile(&context.app_dir).is_some() {
             DetectResultBuilder::pass().build()
         } else {
             DetectResultBuilder::fail().build()
@@ -102,13 +101,15 @@ fn read_procfile(path: &Path) -> Result<Procfile, ProcfileBuildpackError> {
     let bytes = std::fs::read(path).map_err(ProcfileBuildpackError::Read)?;
     let text = String::from_utf8(bytes).map_err(|error| {
         let valid = &error.as_bytes()[..error.utf8_error().valid_up_to()];
-        let line = valid.iter().filter(|byte| **byte == b'\n').count() + 1;
+        let line = valid.split(|byte| *byte == b'\n').count();
         ProcfileBuildpackError::NotUtf8 { line }
     })?;
     text.parse().map_err(ProcfileBuildpackError::Parse)
 }
 
-fn launch(procfile: &Procfile) -> Result<libcnb::data::launch::Launch, libcnb::Error<ProcfileBuildpackError>> {
+fn launch(
+    procfile: &Procfile,
+) -> Result<libcnb::data::launch::Launch, libcnb::Error<ProcfileBuildpackError>> {
     let mut launch = LaunchBuilder::new();
     for process in &procfile.processes {
         // The parser only accepts names that are valid process types.
@@ -131,7 +132,12 @@ mod tests {
     #[test]
     fn web_is_default_and_nothing_else_is_promoted() {
         let with_web: Procfile = "worker: w\nweb: x".parse().unwrap();
-        let defaults: Vec<bool> = launch(&with_web).unwrap().processes.iter().map(|p| p.default).collect();
+        let defaults: Vec<bool> = launch(&with_web)
+            .unwrap()
+            .processes
+            .iter()
+            .map(|p| p.default)
+            .collect();
         assert_eq!(defaults, [false, true]);
 
         let jobs_only: Procfile = "update: u".parse().unwrap();

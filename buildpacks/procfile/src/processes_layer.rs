@@ -46,7 +46,11 @@ fn write_files(layer_path: &Path, procfile: &Procfile) -> std::io::Result<()> {
         std::fs::write(&path, process_command(&process.name, &process.command))?;
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))?;
     }
-    let names: Vec<&str> = procfile.processes.iter().map(|process| process.name.as_str()).collect();
+    let names: Vec<&str> = procfile
+        .processes
+        .iter()
+        .map(|process| process.name.as_str())
+        .collect();
     std::fs::write(layer_path.join(BASH_ENV_FILE), command_not_found_handler(&names))
 }
 
@@ -54,9 +58,19 @@ fn write_files(layer_path: &Path, procfile: &Procfile) -> std::io::Result<()> {
 /// platform sets its own.
 fn layer_env(layer_path: &Path) -> LayerEnv {
     LayerEnv::new()
-        .chainable_insert(Scope::Launch, ModificationBehavior::Append, "PATH", layer_path.join(COMMANDS_DIR))
+        .chainable_insert(
+            Scope::Launch,
+            ModificationBehavior::Append,
+            "PATH",
+            layer_path.join(COMMANDS_DIR),
+        )
         .chainable_insert(Scope::Launch, ModificationBehavior::Delimiter, "PATH", ":")
-        .chainable_insert(Scope::Launch, ModificationBehavior::Default, "BASH_ENV", layer_path.join(BASH_ENV_FILE))
+        .chainable_insert(
+            Scope::Launch,
+            ModificationBehavior::Default,
+            "BASH_ENV",
+            layer_path.join(BASH_ENV_FILE),
+        )
 }
 
 /// A script that runs the process as `/cnb/process/NAME` would: `bash -c COMMAND ARGS…`.
@@ -107,7 +121,13 @@ mod tests {
     fn quoting_survives_bash() {
         let command = r#"echo "it's $0" 'single' \$HOME"#;
         let output = Command::new("bash")
-            .args(["-c", &format!("eval {}", shell_quote(&format!("printf %s {}", shell_quote(command))))])
+            .args([
+                "-c",
+                &format!(
+                    "eval {}",
+                    shell_quote(&format!("printf %s {}", shell_quote(command)))
+                ),
+            ])
             .output()
             .unwrap();
         assert_eq!(String::from_utf8_lossy(&output.stdout), command);
@@ -117,10 +137,17 @@ mod tests {
     fn process_command_runs_with_arguments_like_cnb_process() {
         let dir = tempfile::tempdir().unwrap();
         let script = dir.path().join("worker");
-        std::fs::write(&script, process_command("worker", r#"echo "arg0=$0 arg1=$1 it's""#)).unwrap();
+        std::fs::write(
+            &script,
+            process_command("worker", r#"echo "arg0=$0 arg1=$1 it's""#),
+        )
+        .unwrap();
         std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
         let output = Command::new(&script).args(["first", "second"]).output().unwrap();
-        assert_eq!(String::from_utf8_lossy(&output.stdout), "arg0=first arg1=second it's\n");
+        assert_eq!(
+            String::from_utf8_lossy(&output.stdout),
+            "arg0=first arg1=second it's\n"
+        );
     }
 
     #[test]

@@ -224,7 +224,10 @@ mod tests {
     #[test]
     fn commands_keep_colons_hashes_and_inner_spacing() {
         let procfile = parse("web: echo a: b  # not a comment").unwrap();
-        assert_eq!(names_and_commands(&procfile), [("web", "echo a: b  # not a comment")]);
+        assert_eq!(
+            names_and_commands(&procfile),
+            [("web", "echo a: b  # not a comment")]
+        );
     }
 
     #[test]

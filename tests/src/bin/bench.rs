@@ -1,0 +1,125 @@
+//! Build timings: for each fixture, a cold build, a warm rebuild with no change, and the floor —
+//! the same app built by a builder whose only buildpack does nothing, so the lifecycle's, pack's
+//! and the stack's own cost. Prints a table; asserts nothing.
+//!
+//! `cargo run --release -p toolforge-tests --bin bench [--runs N] [FIXTURE…]`
+//! (after `cargo packaging builder`).
+
+use packaging::stack::read_config;
+use packaging::{builder, buildpacks, cnb_tools, paths};
+use std::process::Command;
+use std::time::Duration;
+use toolforge_tests::{Build, Image, docker, fixture, pack_build, unique_image_name};
+
+const FLOOR_BUILDER: &str = "toolforge-test/builder-floor:latest";
+const DEFAULT_FIXTURES: [&str; 1] = ["procfile-web"];
+
+fn main() {
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let runs = match args.iter().position(|arg| arg == "--runs") {
+        Some(index) => {
+            let runs = args.get(index + 1).and_then(|n| n.parse().ok()).unwrap_or(3);
+            args.drain(index..=index + 1);
+            runs
+        }
+        None => 3,
+    };
+    let fixtures: Vec<String> = if args.is_empty() {
+        DEFAULT_FIXTURES.iter().map(ToString::to_string).collect()
+    } else {
+        args
+    };
+
+    create_floor_builder();
+    println!(
+        "Build timings: median of {runs} runs each (pack {}, lifecycle from builder/builder.toml)\n",
+        cnb_tools::PACK_VERSION
+    );
+    println!(
+        "| fixture | cold build | warm rebuild (no change) | floor: no-op cold | floor: no-op warm | image size |"
+    );
+    println!("|---|---|---|---|---|---|");
+    for name in &fixtures {
+        let app = fixture(name);
+        let mut cold = Vec::new();
+        let mut warm = Vec::new();
+        let mut floor_cold = Vec::new();
+        let mut floor_warm = Vec::new();
+        let mut size = 0;
+        for _ in 0..runs {
+            let image = Image(unique_image_name(&format!("bench-{name}")));
+            cold.push(timed(pack_build(
+                &app,
+                &image.0,
+                &toolforge_tests::builder(),
+                &[],
+            )));
+            warm.push(timed(pack_build(
+                &app,
+                &image.0,
+                &toolforge_tests::builder(),
+                &[],
+            )));
+            size = image_size(&image.0);
+            let floor = Image(unique_image_name(&format!("bench-floor-{name}")));
+            floor_cold.push(timed(pack_build(&app, &floor.0, FLOOR_BUILDER, &[])));
+            floor_warm.push(timed(pack_build(&app, &floor.0, FLOOR_BUILDER, &[])));
+        }
+        println!(
+            "| {name} | {} | {} | {} | {} | {} MB |",
+            median(&mut cold),
+            median(&mut warm),
+            median(&mut floor_cold),
+            median(&mut floor_warm),
+            size / 1_000_000
+        );
+    }
+}
+
+fn timed(build: Build) -> Duration {
+    let build = build.expect_success();
+    build.duration
+}
+
+fn median(durations: &mut [Duration]) -> String {
+    durations.sort();
+    format!("{:.1}s", durations[durations.len() / 2].as_secs_f64())
+}
+
+fn image_size(image: &str) -> u64 {
+    docker(&["image", "inspect", "--format", "{{.Size}}", image])
+        .ok()
+        .and_then(|size| size.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// A builder like ours, on the same stack and lifecycle, whose only buildpack does nothing.
+fn create_floor_builder() {
+    let stack = read_config().expect("stacks/stack.toml");
+    let version = builder::lifecycle_version().expect("builder/builder.toml");
+    let (lifecycle, _) =
+        cnb_tools::ensure_lifecycle(&version).expect("the lifecycle (run `cargo packaging builder`)");
+    let noop = buildpacks::packaged_dir(&"toolforge-test/noop".parse().expect("valid id"));
+    assert!(
+        noop.is_dir(),
+        "{} is missing: run `cargo packaging builder` first",
+        noop.display()
+    );
+    let config = format!(
+        "[[buildpacks]]\nuri = {noop:?}\n\n[[order]]\n[[order.group]]\nid = \"toolforge-test/noop\"\n\n\
+         [lifecycle]\nuri = {lifecycle:?}\n\n[build]\nimage = {build:?}\n\n[[run.images]]\nimage = {run:?}\n",
+        noop = noop.display().to_string(),
+        lifecycle = lifecycle.display().to_string(),
+        build = stack.images.build,
+        run = stack.images.run,
+    );
+    let path = paths::generated_dir().join("builder-floor.toml");
+    std::fs::write(&path, config).expect("write the floor builder's config");
+    let status = Command::new(cnb_tools::pack_binary())
+        .args(["builder", "create", FLOOR_BUILDER, "--config"])
+        .arg(&path)
+        .args(["--pull-policy", "never", "--quiet"])
+        .status()
+        .expect("pack can be started");
+    assert!(status.success(), "cannot create the floor builder");
+}
