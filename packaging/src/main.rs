@@ -195,39 +195,33 @@ fn wait_for_http(url: &str, timeout: Duration) -> anyhow::Result<String> {
 }
 
 fn run_tests(options: &StackOptions) -> anyhow::Result<()> {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let root = paths::workspace_root();
-    step::run("rustfmt", || {
-        command::run(
-            Command::new(&cargo)
-                .args(["fmt", "--all", "--check"])
-                .current_dir(&root),
-        )?;
-        Ok(((), "formatted".to_string()))
-    })?;
-    step::run("clippy", || {
-        command::run(
-            Command::new(&cargo)
-                .args([
-                    "clippy",
-                    "--workspace",
-                    "--all-targets",
-                    "--locked",
-                    "--",
-                    "-D",
-                    "warnings",
-                ])
-                .current_dir(&root),
-        )?;
-        Ok(((), "no warnings".to_string()))
-    })?;
+    cargo_step("rustfmt", &["fmt", "--all", "--check"], "formatted")?;
+    cargo_step(
+        "clippy",
+        &[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--locked",
+            "--",
+            "-D",
+            "warnings",
+        ],
+        "no warnings",
+    )?;
     create_builder(options)?;
-    step::run("cargo test", || {
+    cargo_step("cargo test", &["test", "--workspace", "--locked"], "passed")
+}
+
+/// Runs cargo in the workspace as a step.
+fn cargo_step(name: &str, args: &[&str], outcome: &str) -> anyhow::Result<()> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    step::run(name, || {
         command::run(
             Command::new(&cargo)
-                .args(["test", "--workspace", "--locked"])
-                .current_dir(&root),
+                .args(args)
+                .current_dir(paths::workspace_root()),
         )?;
-        Ok(((), "passed".to_string()))
+        Ok(((), outcome.to_string()))
     })
 }
