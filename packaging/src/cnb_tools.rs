@@ -21,6 +21,10 @@ const OLDEST_USABLE_PACK: (u64, u64, u64) = (0, 40, 2);
 /// the proxy serves, and the extender builds against it unchanged.
 const LIFECYCLE_REPLACEMENTS: [(&str, &str); 1] = [("github.com/osscontainertools/kaniko", "v1.27.5")];
 
+/// Part of the cached tarball's name: bump it when the way the tarball is made changes
+/// (replacements, SBOMs), so that no cache keeps an old one.
+const LIFECYCLE_RECIPE: u32 = 2;
+
 /// The lifecycle's phases, which are symlinks to the one binary.
 const LIFECYCLE_PHASES: [&str; 8] = [
     "detector", "analyzer", "restorer", "builder", "exporter", "rebaser", "creator", "extender",
@@ -95,7 +99,9 @@ fn pack_on_path_version() -> Option<(u64, u64, u64)> {
 ///
 /// When Go is missing or the build fails.
 pub fn ensure_lifecycle(version: &str) -> anyhow::Result<(PathBuf, String)> {
-    let tarball = paths::cache_dir().join(format!("lifecycle-v{version}+linux.x86-64.tgz"));
+    let tarball = paths::cache_dir().join(format!(
+        "lifecycle-v{version}+linux.x86-64-r{LIFECYCLE_RECIPE}.tgz"
+    ));
     if tarball.is_file() {
         return Ok((tarball.clone(), format!("cached: {}", tarball.display())));
     }
@@ -118,6 +124,9 @@ pub fn ensure_lifecycle(version: &str) -> anyhow::Result<(PathBuf, String)> {
     let out = source.join("out").join("lifecycle");
     go_build(&source, "./cmd/lifecycle", &ldflags, &out.join("lifecycle"))?;
     go_build(&source, "./cmd/launcher", &ldflags, &out.join("launcher"))?;
+    for binary in ["lifecycle", "launcher"] {
+        crate::sbom::write_for_binary(&out.join(binary), binary, version)?;
+    }
     for phase in LIFECYCLE_PHASES {
         let link = out.join(phase);
         let _ = std::fs::remove_file(&link);

@@ -6,6 +6,7 @@ pub mod buildpacks;
 pub mod cnb_tools;
 pub mod command;
 pub mod paths;
+pub mod sbom;
 pub mod setup;
 pub mod stack;
 pub mod step;

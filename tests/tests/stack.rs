@@ -165,6 +165,7 @@ fn run_image_works_for_an_unknown_uid() {
         &config.images.run,
         Some(toolforge_tests::TOOL_USER),
         "echo \"PATH=$PATH\"; locale -a; id -u; command -v bash mariadb psql openssl curl; \
+         test -x /bin/bash && echo /bin/bash is there; \
          perl -MIO::Socket::INET -e 'print qq(perl ok\\n)'",
         "",
     );
