@@ -177,6 +177,7 @@ fn run_image_works_for_an_unknown_uid() {
     assert!(output.lines().any(|line| line == "en_US.utf8"), "{output}");
     for expected in [
         "52503",
+        "/bin/bash is there",
         "/usr/bin/bash",
         "/usr/bin/mariadb",
         "/usr/bin/psql",
