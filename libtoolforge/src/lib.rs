@@ -3,11 +3,17 @@
 //! - [`error`]: errors as data ([`error::ErrorMessage`]: what, where, how to fix) and the one
 //!   place they are rendered.
 //! - [`output`]: the build log's shape.
+//! - [`download`]: downloads with the system CA store, retries, sha256 and mirrors.
+//! - [`archive`]: safe extraction of downloaded archives into layers.
+//! - [`inventory`]: runtime inventories (version, URL, sha256) and version selection.
 //!
 //! A buildpack built on this crate keeps its own `errors.rs` (one enum, one function turning it
 //! into an [`error::ErrorMessage`]) and calls [`fail`] from `Buildpack::on_error`.
 
+pub mod archive;
+pub mod download;
 pub mod error;
+pub mod inventory;
 pub mod output;
 
 use std::fmt::Debug;

@@ -1,0 +1,222 @@
+//! Runtime inventories: which versions of a runtime exist, where to download each, and its
+//! sha256.
+//!
+//! ```toml
+//! [[releases]]
+//! version = "3.13.5"
+//! url = "https://example.org/cpython-3.13.5-install_only.tar.gz"   # or relative to the inventory
+//! sha256 = "…"
+//! ```
+//!
+//! A buildpack ships its production inventory (generated from upstream data) and lets operators
+//! point it at their own (self-built runtimes): an inventory fetched from a URL may use URLs
+//! relative to itself, so a directory of archives plus its `inventory.toml` is a complete mirror.
+
+use semver::Version;
+use serde::Deserialize;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Inventory {
+    /// Newest first.
+    releases: Vec<Release>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Release {
+    pub version: Version,
+    pub url: String,
+    pub sha256: String,
+    /// Upstream's build tag, where it has one (python-build-standalone's release date).
+    #[serde(default)]
+    pub build: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InventoryFile {
+    releases: Vec<Release>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InventoryError {
+    /// Not TOML of the inventory's shape; the message names the line.
+    Invalid { source: String, message: String },
+    /// A relative URL in an inventory that has no URL of its own to resolve it against.
+    RelativeUrl { source: String, url: String },
+    /// A checksum that is not 64 hex digits.
+    InvalidChecksum { source: String, version: Version },
+    Empty { source: String },
+}
+
+impl std::fmt::Display for InventoryError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Invalid { source, message } => write!(f, "{source} is not a valid inventory: {message}"),
+            Self::RelativeUrl { source, url } => write!(
+                f,
+                "{source} has the relative URL `{url}`, but it was not read from a URL to resolve it against"
+            ),
+            Self::InvalidChecksum { source, version } => {
+                write!(f, "{source}: the sha256 of {version} is not 64 hexadecimal digits")
+            }
+            Self::Empty { source } => write!(f, "{source} lists no releases"),
+        }
+    }
+}
+
+impl Inventory {
+    /// Parses an inventory. `source` names it in errors; `base_url` (the URL it was read from)
+    /// resolves relative URLs.
+    ///
+    /// # Errors
+    ///
+    /// When the text is not an inventory, lists nothing, or has unusable URLs or checksums.
+    pub fn parse(text: &str, source: &str, base_url: Option<&str>) -> Result<Self, InventoryError> {
+        let file: InventoryFile = toml::from_str(text).map_err(|error| InventoryError::Invalid {
+            source: source.to_string(),
+            message: error.to_string().trim_end().to_string(),
+        })?;
+        let mut releases = file.releases;
+        if releases.is_empty() {
+            return Err(InventoryError::Empty {
+                source: source.to_string(),
+            });
+        }
+        for release in &mut releases {
+            if release.sha256.len() != 64 || !release.sha256.chars().all(|c| c.is_ascii_hexdigit()) {
+                return Err(InventoryError::InvalidChecksum {
+                    source: source.to_string(),
+                    version: release.version.clone(),
+                });
+            }
+            release.sha256 = release.sha256.to_ascii_lowercase();
+            if !release.url.contains("://") {
+                let resolved = base_url
+                    .and_then(|base| url::Url::parse(base).ok())
+                    .and_then(|base| base.join(&release.url).ok());
+                release.url = resolved
+                    .ok_or_else(|| InventoryError::RelativeUrl {
+                        source: source.to_string(),
+                        url: release.url.clone(),
+                    })?
+                    .to_string();
+            }
+        }
+        releases.sort_by(|a, b| b.version.cmp(&a.version));
+        Ok(Self { releases })
+    }
+
+    /// The newest release whose version satisfies `predicate`.
+    pub fn newest_matching(&self, predicate: impl Fn(&Version) -> bool) -> Option<&Release> {
+        self.releases.iter().find(|release| predicate(&release.version))
+    }
+
+    /// Every release, newest first.
+    #[must_use]
+    pub fn releases(&self) -> &[Release] {
+        &self.releases
+    }
+
+    /// `3.14.7, 3.14.6, …` for messages; the newest per `group` (for example per minor version)
+    /// when `group` is given, so that a long inventory reads as a short list.
+    #[must_use]
+    pub fn describe_versions(&self, group: impl Fn(&Version) -> String) -> String {
+        let mut seen = Vec::new();
+        for release in &self.releases {
+            let key = group(&release.version);
+            if !seen.contains(&key) {
+                seen.push(key);
+            }
+        }
+        seen.join(", ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const INVENTORY: &str = r#"
+[[releases]]
+version = "3.13.5"
+url = "https://example.org/a/cpython-3.13.5.tar.gz"
+sha256 = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+
+[[releases]]
+version = "3.14.1"
+url = "cpython-3.14.1.tar.gz"
+sha256 = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+build = "20260101"
+
+[[releases]]
+version = "3.13.7"
+url = "https://example.org/a/cpython-3.13.7.tar.gz"
+sha256 = "cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc"
+"#;
+
+    fn inventory() -> Inventory {
+        Inventory::parse(INVENTORY, "inventory.toml", Some("http://127.0.0.1:8123/python/inventory.toml")).unwrap()
+    }
+
+    #[test]
+    fn newest_first_and_matching() {
+        let inventory = inventory();
+        let versions: Vec<String> = inventory.releases().iter().map(|r| r.version.to_string()).collect();
+        assert_eq!(versions, ["3.14.1", "3.13.7", "3.13.5"]);
+        let newest_313 = inventory.newest_matching(|v| v.major == 3 && v.minor == 13).unwrap();
+        assert_eq!(newest_313.version, Version::new(3, 13, 7));
+        assert!(inventory.newest_matching(|v| v.minor == 12).is_none());
+    }
+
+    #[test]
+    fn relative_urls_resolve_against_the_inventory() {
+        let inventory = inventory();
+        let release = inventory.newest_matching(|v| v.minor == 14).unwrap();
+        assert_eq!(release.url, "http://127.0.0.1:8123/python/cpython-3.14.1.tar.gz");
+        assert_eq!(release.build.as_deref(), Some("20260101"));
+    }
+
+    #[test]
+    fn checksums_are_normalised() {
+        let inventory = inventory();
+        let release = inventory.newest_matching(|v| v.patch == 5).unwrap();
+        assert_eq!(release.sha256, "a".repeat(64));
+    }
+
+    #[test]
+    fn relative_url_without_base_is_an_error() {
+        assert_eq!(
+            Inventory::parse(INVENTORY, "inventory.toml", None),
+            Err(InventoryError::RelativeUrl {
+                source: "inventory.toml".into(),
+                url: "cpython-3.14.1.tar.gz".into()
+            })
+        );
+    }
+
+    #[test]
+    fn invalid_inventories() {
+        let bad_checksum = "[[releases]]\nversion = \"1.0.0\"\nurl = \"https://x/y\"\nsha256 = \"abc\"\n";
+        assert!(matches!(
+            Inventory::parse(bad_checksum, "x", None),
+            Err(InventoryError::InvalidChecksum { .. })
+        ));
+        assert!(matches!(
+            Inventory::parse("releases = []", "x", None),
+            Err(InventoryError::Empty { .. })
+        ));
+        let error = Inventory::parse("[[releases]]\nversion = \"3.13\"\n", "x", None).unwrap_err();
+        assert!(error.to_string().contains("line 2"), "{error}");
+    }
+
+    #[test]
+    fn describes_versions_grouped() {
+        let inventory = inventory();
+        assert_eq!(
+            inventory.describe_versions(|v| format!("{}.{}", v.major, v.minor)),
+            "3.14, 3.13"
+        );
+        assert_eq!(inventory.describe_versions(ToString::to_string), "3.14.1, 3.13.7, 3.13.5");
+    }
+}
