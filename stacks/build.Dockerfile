@@ -22,6 +22,7 @@ COPY packages/build.txt /usr/local/lib/toolforge-stack/
 RUN mkdir -p /usr/local/lib/toolforge-stack/run-image \
  && cp /var/lib/dpkg/status /usr/local/lib/toolforge-stack/run-image/dpkg-status \
  && /usr/local/lib/toolforge-stack/install-packages /usr/local/lib/toolforge-stack/build.txt \
+ && echo "${INPUTS_DIGEST}" > /usr/local/lib/toolforge-stack/stack-digest \
  && useradd --uid "${BUILD_UID}" --gid "${BUILD_GID}" --home-dir /home/${BUILD_USER} --create-home --shell /bin/bash "${BUILD_USER}"
 
 ENV CNB_USER_ID=${BUILD_UID} \

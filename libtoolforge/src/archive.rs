@@ -7,16 +7,25 @@ use std::path::{Component, Path, PathBuf};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ArchiveError {
     /// An entry whose path, or whose link target, leaves the destination.
-    UnsafePath { entry: String },
+    UnsafePath {
+        entry: String,
+    },
     /// The archive is not a readable tar.gz.
-    Corrupt { message: String },
-    Io { path: PathBuf, message: String },
+    Corrupt {
+        message: String,
+    },
+    Io {
+        path: PathBuf,
+        message: String,
+    },
 }
 
 impl std::fmt::Display for ArchiveError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Self::UnsafePath { entry } => write!(f, "the archive entry `{entry}` points outside its directory"),
+            Self::UnsafePath { entry } => {
+                write!(f, "the archive entry `{entry}` points outside its directory")
+            }
             Self::Corrupt { message } => write!(f, "the archive cannot be read: {message}"),
             Self::Io { path, message } => write!(f, "cannot write {}: {message}", path.display()),
         }
@@ -38,7 +47,11 @@ impl ArchiveError {
 /// # Errors
 ///
 /// See [`ArchiveError`].
-pub fn extract_tar_gz(archive: &Path, destination: &Path, strip_components: usize) -> Result<(), ArchiveError> {
+pub fn extract_tar_gz(
+    archive: &Path,
+    destination: &Path,
+    strip_components: usize,
+) -> Result<(), ArchiveError> {
     let file = std::fs::File::open(archive).map_err(|error| ArchiveError::Io {
         path: archive.to_path_buf(),
         message: error.to_string(),
@@ -81,7 +94,9 @@ fn extract_tar(reader: impl Read, destination: &Path, strip_components: usize) -
             let resolved = if kind.is_hard_link() {
                 safe_relative_path(&target, strip_components)
             } else {
-                relative.parent().and_then(|parent| normalize(&parent.join(&target)))
+                relative
+                    .parent()
+                    .and_then(|parent| normalize(&parent.join(&target)))
             };
             let Some(resolved) = resolved.filter(|_| !target.is_absolute()) else {
                 return Err(ArchiveError::UnsafePath {
@@ -170,16 +185,26 @@ mod tests {
             ("python/", tar::EntryType::Directory, ""),
             ("python/bin/python3.13", tar::EntryType::Regular, "#!binary"),
             ("python/bin/python3", tar::EntryType::Symlink, "python3.13"),
-            ("python/lib/libfoo.so", tar::EntryType::Link, "python/bin/python3.13"),
+            (
+                "python/lib/libfoo.so",
+                tar::EntryType::Link,
+                "python/bin/python3.13",
+            ),
         ]);
         let dir = tempfile::tempdir().unwrap();
         extract_tar(tar.as_slice(), dir.path(), 1).unwrap();
-        assert_eq!(std::fs::read_to_string(dir.path().join("bin/python3")).unwrap(), "#!binary");
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("bin/python3")).unwrap(),
+            "#!binary"
+        );
         assert_eq!(
             std::fs::read_link(dir.path().join("bin/python3")).unwrap(),
             PathBuf::from("python3.13")
         );
-        assert_eq!(std::fs::read_to_string(dir.path().join("lib/libfoo.so")).unwrap(), "#!binary");
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("lib/libfoo.so")).unwrap(),
+            "#!binary"
+        );
     }
 
     #[test]
@@ -194,7 +219,10 @@ mod tests {
             let dir = tempfile::tempdir().unwrap();
             let inside = dir.path().join("layer");
             let error = extract_tar(tar.as_slice(), &inside, 1).unwrap_err();
-            assert!(matches!(error, ArchiveError::UnsafePath { .. }), "{entries:?}: {error}");
+            assert!(
+                matches!(error, ArchiveError::UnsafePath { .. }),
+                "{entries:?}: {error}"
+            );
             assert!(!dir.path().join("etc").exists());
         }
     }

@@ -22,7 +22,11 @@ pub enum DownloadError {
     /// An HTTP status other than 200.
     Status { url: String, status: u16 },
     /// The file arrived, but is not the one the inventory names.
-    ChecksumMismatch { url: String, expected: String, actual: String },
+    ChecksumMismatch {
+        url: String,
+        expected: String,
+        actual: String,
+    },
     /// Writing the download to the layer failed.
     Io { path: PathBuf, message: String },
 }
@@ -32,7 +36,11 @@ impl std::fmt::Display for DownloadError {
         match self {
             Self::Transport { url, message } => write!(f, "cannot download {url}: {message}"),
             Self::Status { url, status } => write!(f, "downloading {url} failed: HTTP {status}"),
-            Self::ChecksumMismatch { url, expected, actual } => {
+            Self::ChecksumMismatch {
+                url,
+                expected,
+                actual,
+            } => {
                 write!(f, "{url} has sha256 {actual}, expected {expected}")
             }
             Self::Io { path, message } => write!(f, "cannot write {}: {message}", path.display()),
@@ -45,7 +53,11 @@ impl DownloadError {
     #[must_use]
     pub fn message(&self, what: &str) -> ErrorMessage {
         match self {
-            Self::ChecksumMismatch { url, expected, actual } => ErrorMessage::platform(
+            Self::ChecksumMismatch {
+                url,
+                expected,
+                actual,
+            } => ErrorMessage::platform(
                 format!("Download of {what} is corrupt"),
                 format!(
                     "The file downloaded from {url} is not the one the inventory names: its sha256 is \
@@ -81,7 +93,9 @@ pub fn apply_mirror(url: &str, mirror: Option<&str>) -> String {
     let Some((_, rest)) = url.split_once("://") else {
         return url.to_string();
     };
-    let (host, path) = rest.split_once('/').map_or((rest, ""), |(host, path)| (host, path));
+    let (host, path) = rest
+        .split_once('/')
+        .map_or((rest, ""), |(host, path)| (host, path));
     format!("{}/{path}", mirror.replace("{originalHost}", host))
 }
 
@@ -104,7 +118,7 @@ impl Downloader {
                     .build(),
             )
             .timeout_connect(Some(Duration::from_secs(20)))
-            .timeout_recv_body(Some(Duration::from_secs(120)))
+            .timeout_recv_body(Some(Duration::from_mins(2)))
             .http_status_as_error(false)
             .build()
             .new_agent();
@@ -146,7 +160,12 @@ impl Downloader {
     /// # Errors
     ///
     /// When every attempt fails or the checksum differs.
-    pub fn download_verified(&self, url: &str, sha256: &str, destination: &Path) -> Result<(), DownloadError> {
+    pub fn download_verified(
+        &self,
+        url: &str,
+        sha256: &str,
+        destination: &Path,
+    ) -> Result<(), DownloadError> {
         let url = self.effective_url(url);
         let partial = PathBuf::from(format!("{}.partial", destination.display()));
         let io_error = |error: std::io::Error| DownloadError::Io {
@@ -267,7 +286,9 @@ mod tests {
         let counter = Arc::clone(&served);
         std::thread::spawn(move || {
             for (status, body) in answers {
-                let Ok((mut stream, _)) = listener.accept() else { return };
+                let Ok((mut stream, _)) = listener.accept() else {
+                    return;
+                };
                 let mut request = [0; 4096];
                 let _ = stream.read(&mut request);
                 let header = format!(

@@ -41,12 +41,23 @@ struct InventoryFile {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum InventoryError {
     /// Not TOML of the inventory's shape; the message names the line.
-    Invalid { source: String, message: String },
+    Invalid {
+        source: String,
+        message: String,
+    },
     /// A relative URL in an inventory that has no URL of its own to resolve it against.
-    RelativeUrl { source: String, url: String },
+    RelativeUrl {
+        source: String,
+        url: String,
+    },
     /// A checksum that is not 64 hex digits.
-    InvalidChecksum { source: String, version: Version },
-    Empty { source: String },
+    InvalidChecksum {
+        source: String,
+        version: Version,
+    },
+    Empty {
+        source: String,
+    },
 }
 
 impl std::fmt::Display for InventoryError {
@@ -58,7 +69,10 @@ impl std::fmt::Display for InventoryError {
                 "{source} has the relative URL `{url}`, but it was not read from a URL to resolve it against"
             ),
             Self::InvalidChecksum { source, version } => {
-                write!(f, "{source}: the sha256 of {version} is not 64 hexadecimal digits")
+                write!(
+                    f,
+                    "{source}: the sha256 of {version} is not 64 hexadecimal digits"
+                )
             }
             Self::Empty { source } => write!(f, "{source} lists no releases"),
         }
@@ -156,15 +170,26 @@ sha256 = "cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc"
 "#;
 
     fn inventory() -> Inventory {
-        Inventory::parse(INVENTORY, "inventory.toml", Some("http://127.0.0.1:8123/python/inventory.toml")).unwrap()
+        Inventory::parse(
+            INVENTORY,
+            "inventory.toml",
+            Some("http://127.0.0.1:8123/python/inventory.toml"),
+        )
+        .unwrap()
     }
 
     #[test]
     fn newest_first_and_matching() {
         let inventory = inventory();
-        let versions: Vec<String> = inventory.releases().iter().map(|r| r.version.to_string()).collect();
+        let versions: Vec<String> = inventory
+            .releases()
+            .iter()
+            .map(|r| r.version.to_string())
+            .collect();
         assert_eq!(versions, ["3.14.1", "3.13.7", "3.13.5"]);
-        let newest_313 = inventory.newest_matching(|v| v.major == 3 && v.minor == 13).unwrap();
+        let newest_313 = inventory
+            .newest_matching(|v| v.major == 3 && v.minor == 13)
+            .unwrap();
         assert_eq!(newest_313.version, Version::new(3, 13, 7));
         assert!(inventory.newest_matching(|v| v.minor == 12).is_none());
     }
@@ -217,6 +242,9 @@ sha256 = "cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc"
             inventory.describe_versions(|v| format!("{}.{}", v.major, v.minor)),
             "3.14, 3.13"
         );
-        assert_eq!(inventory.describe_versions(ToString::to_string), "3.14.1, 3.13.7, 3.13.5");
+        assert_eq!(
+            inventory.describe_versions(ToString::to_string),
+            "3.14.1, 3.13.7, 3.13.5"
+        );
     }
 }

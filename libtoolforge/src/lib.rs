@@ -6,15 +6,23 @@
 //! - [`download`]: downloads with the system CA store, retries, sha256 and mirrors.
 //! - [`archive`]: safe extraction of downloaded archives into layers.
 //! - [`inventory`]: runtime inventories (version, URL, sha256) and version selection.
+//! - [`command`]: running build tools with their output in the log and its end in errors.
+//! - [`toml_file`]: the app's TOML files, with errors naming file and line.
+//! - [`layer`]: cached layers keyed on metadata, with the reasons a cache was not reused.
+//! - [`stack`]: the stack's identity, for cache keys.
 //!
 //! A buildpack built on this crate keeps its own `errors.rs` (one enum, one function turning it
 //! into an [`error::ErrorMessage`]) and calls [`fail`] from `Buildpack::on_error`.
 
 pub mod archive;
+pub mod command;
 pub mod download;
 pub mod error;
 pub mod inventory;
+pub mod layer;
 pub mod output;
+pub mod stack;
+pub mod toml_file;
 
 use std::fmt::Debug;
 

@@ -1,0 +1,241 @@
+//! The app's files that this buildpack reads, read once.
+
+use crate::errors::PythonBuildpackError;
+use crate::package_manager::{self, Choice};
+use crate::python_version::{self, Origin, Request};
+use serde::Deserialize;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+/// Files that make an app a Python app.
+const PYTHON_FILES: [&str; 10] = [
+    "requirements.txt",
+    "pyproject.toml",
+    "uv.lock",
+    "poetry.lock",
+    "Pipfile",
+    "Pipfile.lock",
+    "setup.py",
+    "setup.cfg",
+    ".python-version",
+    "runtime.txt",
+];
+
+/// Names that are almost certainly meant to be one of ours. Detection passes on them so the
+/// build can say what to rename.
+const NEAR_MISSES: [(&str, &str); 12] = [
+    ("requirement.txt", "requirements.txt"),
+    ("requirements.text", "requirements.txt"),
+    ("Requirements.txt", "requirements.txt"),
+    ("requirements.txt.txt", "requirements.txt"),
+    ("requirements.in.txt", "requirements.txt"),
+    ("pipfile", "Pipfile"),
+    ("Pipfile.lck", "Pipfile.lock"),
+    ("pipfile.lock", "Pipfile.lock"),
+    ("Pyproject.toml", "pyproject.toml"),
+    ("python-version", ".python-version"),
+    (".python_version", ".python-version"),
+    ("runtime.text", "runtime.txt"),
+];
+
+/// Whether detection passes.
+pub(crate) fn detects(app_dir: &Path) -> bool {
+    PYTHON_FILES
+        .iter()
+        .chain(NEAR_MISSES.iter().map(|(near_miss, _)| near_miss))
+        .any(|file| app_dir.join(file).is_file())
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct Pyproject {
+    project: Option<ProjectTable>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct ProjectTable {
+    #[serde(rename = "requires-python")]
+    requires_python: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct Pipfile {
+    requires: Option<PipfileRequires>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct PipfileRequires {
+    python_version: Option<String>,
+    python_full_version: Option<String>,
+}
+
+pub(crate) struct AppFiles {
+    dir: PathBuf,
+    present: BTreeSet<&'static str>,
+    pyproject: Option<Pyproject>,
+    pipfile: Option<Pipfile>,
+}
+
+impl AppFiles {
+    /// Reads the files; fails on a near-miss name without its real counterpart, and on
+    /// malformed pyproject.toml or Pipfile.
+    pub(crate) fn read(app_dir: &Path) -> Result<Self, PythonBuildpackError> {
+        let present: BTreeSet<&'static str> = PYTHON_FILES
+            .into_iter()
+            .chain(["manage.py"])
+            .filter(|file| app_dir.join(file).is_file())
+            .collect();
+        if let Some((found, expected)) = NEAR_MISSES.iter().find(|(near_miss, expected)| {
+            // Listing the directory: `is_file` would match case-insensitively on some file systems.
+            has_entry(app_dir, near_miss) && !present.contains(expected)
+        }) {
+            return Err(PythonBuildpackError::Misnamed {
+                found: (*found).to_string(),
+                expected,
+            });
+        }
+        let pyproject = libtoolforge::toml_file::read::<Pyproject>(app_dir, "pyproject.toml")
+            .map_err(PythonBuildpackError::Toml)?;
+        let pipfile = libtoolforge::toml_file::read::<Pipfile>(app_dir, "Pipfile")
+            .map_err(PythonBuildpackError::Toml)?;
+        Ok(Self {
+            dir: app_dir.to_path_buf(),
+            present,
+            pyproject,
+            pipfile,
+        })
+    }
+
+    pub(crate) fn has(&self, file: &str) -> bool {
+        self.present.contains(file)
+    }
+
+    pub(crate) fn package_manager(&self) -> Result<Choice, PythonBuildpackError> {
+        let has_project_table = self
+            .pyproject
+            .as_ref()
+            .is_some_and(|pyproject| pyproject.project.is_some());
+        package_manager::choose(&self.present, has_project_table)
+            .map_err(PythonBuildpackError::PackageManager)
+    }
+
+    pub(crate) fn uses_runtime_txt(&self) -> bool {
+        self.has("runtime.txt") && !self.has(".python-version")
+    }
+
+    /// The version the app asks for; see [`crate::python_version`] for the order.
+    pub(crate) fn python_request(&self) -> Result<Request, PythonBuildpackError> {
+        let read = |file: &str| {
+            std::fs::read_to_string(self.dir.join(file)).map_err(|error| PythonBuildpackError::Io {
+                what: format!("read {file}"),
+                error,
+            })
+        };
+        let request = if self.has(".python-version") {
+            python_version::parse_python_version_file(&read(".python-version")?)
+        } else if self.has("runtime.txt") {
+            python_version::parse_runtime_txt(&read("runtime.txt")?)
+        } else if let Some(requires) = self
+            .pyproject
+            .as_ref()
+            .and_then(|pyproject| pyproject.project.as_ref())
+            .and_then(|project| project.requires_python.as_deref())
+        {
+            python_version::parse_specifiers(requires, Origin::RequiresPython)
+        } else if let Some(version) = self
+            .pipfile
+            .as_ref()
+            .and_then(|pipfile| pipfile.requires.as_ref())
+            .and_then(|requires| {
+                requires
+                    .python_full_version
+                    .as_ref()
+                    .or(requires.python_version.as_ref())
+            })
+        {
+            python_version::parse_specifiers(version, Origin::Pipfile)
+        } else {
+            Ok(Request::Newest)
+        };
+        request.map_err(PythonBuildpackError::VersionFile)
+    }
+}
+
+fn has_entry(dir: &Path, name: &str) -> bool {
+    std::fs::read_dir(dir).is_ok_and(|entries| {
+        entries
+            .filter_map(Result::ok)
+            .any(|entry| entry.file_name() == name)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn app(files: &[(&str, &str)]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, contents) in files {
+            std::fs::write(dir.path().join(name), contents).unwrap();
+        }
+        dir
+    }
+
+    #[test]
+    fn detection() {
+        assert!(!detects(app(&[("Procfile", "web: x")]).path()));
+        assert!(detects(app(&[("requirements.txt", "")]).path()));
+        assert!(detects(app(&[("requirement.txt", "")]).path()));
+    }
+
+    #[test]
+    fn near_misses_fail_with_the_rename() {
+        let dir = app(&[("requirement.txt", "flask")]);
+        let Err(PythonBuildpackError::Misnamed { found, expected }) = AppFiles::read(dir.path()) else {
+            panic!("expected a misnamed error");
+        };
+        assert_eq!(
+            (found.as_str(), expected),
+            ("requirement.txt", "requirements.txt")
+        );
+        // With the real file present, a stray near-miss is left alone.
+        assert!(AppFiles::read(app(&[("requirement.txt", ""), ("requirements.txt", "")]).path()).is_ok());
+    }
+
+    #[test]
+    fn version_precedence() {
+        let request = |files: &[(&str, &str)]| {
+            let dir = app(files);
+            AppFiles::read(dir.path()).unwrap().python_request().unwrap()
+        };
+        let all = [
+            (".python-version", "3.13\n"),
+            ("runtime.txt", "python-3.12.1"),
+            ("pyproject.toml", "[project]\nrequires-python = \">=3.14\"\n"),
+        ];
+        assert_eq!(request(&all).to_string(), "3.13");
+        assert_eq!(request(&all[1..]).origin(), Some(Origin::RuntimeTxt { line: 1 }));
+        assert_eq!(request(&all[2..]).origin(), Some(Origin::RequiresPython));
+        assert_eq!(
+            request(&[("Pipfile", "[requires]\npython_version = \"3.13\"\n")]).origin(),
+            Some(Origin::Pipfile)
+        );
+        assert_eq!(request(&[("requirements.txt", "")]), Request::Newest);
+    }
+
+    #[test]
+    fn runtime_txt_is_noted_only_without_python_version() {
+        let dir = app(&[("runtime.txt", "python-3.13"), ("requirements.txt", "")]);
+        assert!(AppFiles::read(dir.path()).unwrap().uses_runtime_txt());
+        let dir = app(&[("runtime.txt", "python-3.13"), (".python-version", "3.13")]);
+        assert!(!AppFiles::read(dir.path()).unwrap().uses_runtime_txt());
+    }
+
+    #[test]
+    fn malformed_pyproject_names_the_line() {
+        let dir = app(&[("pyproject.toml", "[project]\nname = \"x\nversion = \"1\"\n")]);
+        let Err(PythonBuildpackError::Toml(error)) = AppFiles::read(dir.path()) else {
+            panic!("expected a TOML error");
+        };
+        assert_eq!(error.line, Some(2));
+    }
+}

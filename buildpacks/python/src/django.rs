@@ -1,0 +1,86 @@
+//! After the dependencies: Django's static files, and the app's own bytecode.
+
+use crate::PythonBuildpack;
+use crate::app_files::AppFiles;
+use crate::errors::{PythonBuildpackError, Step};
+use libcnb::Platform;
+use libcnb::build::BuildContext;
+use libtoolforge::command::run_streamed;
+use libtoolforge::output::BuildOutput;
+use std::path::Path;
+use std::process::Command;
+
+/// Heroku's name for the opt-out, so that tools migrating keep theirs.
+const DISABLE_COLLECTSTATIC_ENV: &str = "DISABLE_COLLECTSTATIC";
+
+/// Runs `manage.py collectstatic --noinput` when the app is a Django project, unless the build
+/// environment sets `DISABLE_COLLECTSTATIC=1`.
+pub(crate) fn collectstatic(
+    context: &BuildContext<PythonBuildpack>,
+    output: &mut BuildOutput,
+    venv: &Path,
+    files: &AppFiles,
+) -> Result<(), PythonBuildpackError> {
+    if !files.has("manage.py") {
+        return Ok(());
+    }
+    let python = venv.join("bin/python");
+    let django_installed = Command::new(&python)
+        .args(["-c", "import django"])
+        .output()
+        .is_ok_and(|output| output.status.success());
+    if !django_installed {
+        return Ok(());
+    }
+    let disabled = context
+        .platform
+        .env()
+        .get_string_lossy(DISABLE_COLLECTSTATIC_ENV)
+        .is_some_and(|value| !value.is_empty() && value != "0");
+    if disabled {
+        output.step(&format!(
+            "Django: skipping collectstatic ({DISABLE_COLLECTSTATIC_ENV} is set)"
+        ));
+        return Ok(());
+    }
+    output.step("Django: python manage.py collectstatic --noinput");
+    run_streamed(
+        Command::new(&python)
+            .args(["manage.py", "collectstatic", "--noinput"])
+            .current_dir(&context.app_dir)
+            .envs(context.platform.env().iter())
+            .env("PYTHONUNBUFFERED", "1"),
+    )
+    .map_err(|error| PythonBuildpackError::Command {
+        step: Step::Collectstatic,
+        error,
+    })
+}
+
+/// Compiles the app's Python files, so that starting it writes nothing (the tool's uid cannot
+/// write to the app directory). A file that does not compile only gets a warning: apps often
+/// carry scripts that never run.
+pub(crate) fn compile_app(context: &BuildContext<PythonBuildpack>, output: &mut BuildOutput, venv: &Path) {
+    let result = libtoolforge::command::output(
+        Command::new(venv.join("bin/python"))
+            .args([
+                "-m",
+                "compileall",
+                "-q",
+                "-f",
+                "-j",
+                "0",
+                "--invalidation-mode",
+                "unchecked-hash",
+            ])
+            // Hidden directories (.git, .venv) are not the app's code.
+            .args(["-x", r"/\."])
+            .arg(&context.app_dir),
+    );
+    if let Err(error) = result {
+        output.warning(&format!(
+            "Some of the app's Python files do not compile, so Python compiles them at every start:\n{}",
+            error.output_tail
+        ));
+    }
+}

@@ -1,0 +1,337 @@
+//! Everything that can stop this buildpack, and the one function that explains it.
+
+use crate::package_manager::{ChoiceError, PackageManager};
+use crate::python_version::{Origin, VersionFileError};
+use libtoolforge::archive::ArchiveError;
+use libtoolforge::command::CommandError;
+use libtoolforge::download::DownloadError;
+use libtoolforge::error::{ErrorMessage, Location};
+use libtoolforge::inventory::InventoryError;
+use libtoolforge::toml_file::TomlError;
+
+#[derive(Debug)]
+pub(crate) enum PythonBuildpackError {
+    /// A file whose name is almost one we read (`requirement.txt`).
+    Misnamed {
+        found: String,
+        expected: &'static str,
+    },
+    Toml(TomlError),
+    VersionFile(VersionFileError),
+    PackageManager(ChoiceError),
+    /// The operator's inventory could not be fetched.
+    InventoryFetch(DownloadError),
+    Inventory(InventoryError),
+    VersionNotAvailable {
+        requested: String,
+        origin: Option<Origin>,
+        available: String,
+    },
+    Download {
+        version: String,
+        error: DownloadError,
+    },
+    Unpack {
+        version: String,
+        error: ArchiveError,
+    },
+    Command {
+        step: Step,
+        error: CommandError,
+    },
+    Io {
+        what: String,
+        error: std::io::Error,
+    },
+}
+
+/// What a failed command was doing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Step {
+    CreateVirtualEnvironment,
+    InstallTool(PackageManager),
+    InstallDependencies(PackageManager),
+    Collectstatic,
+    CompileBytecode,
+}
+
+impl From<PythonBuildpackError> for libcnb::Error<PythonBuildpackError> {
+    fn from(error: PythonBuildpackError) -> Self {
+        Self::BuildpackError(error)
+    }
+}
+
+pub(crate) fn error_message(error: &PythonBuildpackError) -> ErrorMessage {
+    match error {
+        PythonBuildpackError::Misnamed { found, expected } => ErrorMessage::app(
+            format!("Misnamed {expected}"),
+            format!("This app has a file named `{found}`, but the Python buildpack reads `{expected}`."),
+        )
+        .at(Location::file(found))
+        .fix(format!("rename it: `git mv {found} {expected}`.")),
+
+        PythonBuildpackError::Toml(error) => error.message(),
+
+        PythonBuildpackError::VersionFile(error) => version_file_message(error),
+
+        PythonBuildpackError::PackageManager(error) => package_manager_message(error),
+
+        PythonBuildpackError::InventoryFetch(error) => error.message("the Python inventory"),
+
+        PythonBuildpackError::Inventory(error) => ErrorMessage::platform(
+            "Invalid Python inventory",
+            format!("The list of Python versions this builder can install is broken: {error}."),
+        ),
+
+        PythonBuildpackError::VersionNotAvailable {
+            requested,
+            origin,
+            available,
+        } => {
+            let (detail, fix) = match origin {
+                Some(origin) => (
+                    format!(
+                        "{} asks for Python {requested}, which this builder does not provide.",
+                        origin.file()
+                    ),
+                    format!("ask for one of these versions in {}: {available}.", origin.file()),
+                ),
+                None => (
+                    "This builder provides no Python release at all.".to_string(),
+                    "report this to the Toolforge admins.".to_string(),
+                ),
+            };
+            let mut message = ErrorMessage::app("Python version not available", detail).fix(fix);
+            if let Some(origin) = origin {
+                message = message.at(location(*origin));
+            }
+            message
+        }
+
+        PythonBuildpackError::Download { version, error } => error.message(&format!("Python {version}")),
+
+        PythonBuildpackError::Unpack { version, error } => error.message(&format!("Python {version}")),
+
+        PythonBuildpackError::Command { step, error } => command_message(*step, error),
+
+        PythonBuildpackError::Io { what, error } => ErrorMessage::platform(
+            format!("Cannot {what}"),
+            format!("The file system said: {error}."),
+        ),
+    }
+}
+
+fn location(origin: Origin) -> Location {
+    match origin.line() {
+        Some(line) => Location::line(origin.file(), line),
+        None => Location::file(origin.file()),
+    }
+}
+
+fn version_file_message(error: &VersionFileError) -> ErrorMessage {
+    match error {
+        VersionFileError::Empty { origin } => ErrorMessage::app(
+            format!("Empty {}", origin.file()),
+            format!("{} names no Python version.", origin.file()),
+        )
+        .at(Location::file(origin.file()))
+        .fix(version_fix(*origin)),
+        VersionFileError::Invalid { origin, text } => ErrorMessage::app(
+            format!("Invalid {}", origin.file()),
+            format!("`{text}` is not a Python version this buildpack understands."),
+        )
+        .at(location(*origin))
+        .excerpt(text.clone())
+        .fix(version_fix(*origin)),
+        VersionFileError::InvalidSpecifiers {
+            origin,
+            text,
+            message,
+        } => ErrorMessage::app(
+            format!("Invalid Python requirement in {}", origin.file()),
+            format!("`{text}` is not a valid version specifier (PEP 440): {message}"),
+        )
+        .at(location(*origin))
+        .fix("write it as PEP 440 specifiers, for example `>=3.12` or `>=3.12,<3.15`."),
+    }
+}
+
+fn version_fix(origin: Origin) -> &'static str {
+    match origin {
+        Origin::RuntimeTxt { .. } => {
+            "write `python-3.13` (or an exact `python-3.13.5`); better, replace runtime.txt with a \
+             .python-version file containing `3.13`."
+        }
+        _ => {
+            "write the major and minor version on the first line, for example `3.13` (or an exact `3.13.5`)."
+        }
+    }
+}
+
+fn package_manager_message(error: &ChoiceError) -> ErrorMessage {
+    match error {
+        ChoiceError::PipfileWithoutLock => ErrorMessage::app(
+            "Pipfile.lock is missing",
+            "This app has a Pipfile but no Pipfile.lock. Installing from a Pipfile alone would \
+             resolve different versions at every build.",
+        )
+        .at(Location::file("Pipfile"))
+        .fix("run `pipenv lock` and commit Pipfile.lock."),
+        ChoiceError::PyprojectWithoutDependencies => ErrorMessage::app(
+            "No dependencies to install",
+            "pyproject.toml has no `[project]` table and there is no lockfile (uv.lock, poetry.lock) \
+             and no requirements.txt, so nothing says which packages the app needs.",
+        )
+        .at(Location::file("pyproject.toml"))
+        .fix(
+            "add the lockfile of your package manager (`uv lock`, `poetry lock`), or a requirements.txt, \
+             or a `[project]` table with `name`, `version` and `dependencies = [...]` (PEP 621), which \
+             is installed with pip.",
+        ),
+        ChoiceError::NoDependencyFile => ErrorMessage::app(
+            "No dependency file",
+            "This app has Python files but none that lists its dependencies.",
+        )
+        .fix(
+            "add a requirements.txt (an empty one if the app needs only the standard library), or a \
+             pyproject.toml with a lockfile (uv.lock, poetry.lock), or a Pipfile with its Pipfile.lock.",
+        ),
+    }
+}
+
+fn command_message(step: Step, error: &CommandError) -> ErrorMessage {
+    let (title, detail, fix, cause_is_app) = match step {
+        Step::CreateVirtualEnvironment => (
+            "Cannot create the virtual environment".to_string(),
+            "Python could not create the virtual environment for the dependencies.".to_string(),
+            None,
+            false,
+        ),
+        Step::InstallTool(manager) => (
+            format!("Cannot install {} {}", manager.tool(), manager.version()),
+            format!("Installing {} from PyPI failed.", manager.requirement()),
+            None,
+            false,
+        ),
+        Step::InstallDependencies(manager) => (
+            format!("Installing dependencies with {} failed", manager.tool()),
+            format!(
+                "{} could not install the app's dependencies; its own message is at the end of its \
+                 output, above and quoted here.",
+                manager.tool()
+            ),
+            Some(install_fix(manager)),
+            true,
+        ),
+        Step::Collectstatic => (
+            "Django's collectstatic failed".to_string(),
+            "`python manage.py collectstatic --noinput` failed; Django's message is quoted here.".to_string(),
+            Some(
+                "fix the static files settings (STATIC_ROOT must be set for collectstatic), or turn this \
+                 step off with the build environment variable DISABLE_COLLECTSTATIC=1.",
+            ),
+            true,
+        ),
+        Step::CompileBytecode => (
+            "Cannot compile the app's Python files".to_string(),
+            "`python -m compileall` failed: a .py file of the app does not compile.".to_string(),
+            Some("fix the syntax error it names."),
+            true,
+        ),
+    };
+    let detail = format!("{detail}\n{error}.");
+    let mut message = if cause_is_app {
+        ErrorMessage::app(title, detail)
+    } else {
+        ErrorMessage::platform(title, detail)
+    };
+    if !error.output_tail.is_empty() {
+        message = message.excerpt(error.output_tail.clone());
+    }
+    if let Some(fix) = fix {
+        message = message.fix(fix);
+    }
+    message
+}
+
+fn install_fix(manager: PackageManager) -> &'static str {
+    match manager {
+        PackageManager::PipRequirements => {
+            "correct the requirement it names in requirements.txt (or a file it includes): a name or \
+             version that does not exist on PyPI, or a package that does not support this Python version."
+        }
+        PackageManager::PipProject => {
+            "correct the dependency it names in pyproject.toml (or setup.py/setup.cfg)."
+        }
+        PackageManager::Uv => {
+            "if uv says the lockfile needs to be updated, run `uv lock` and commit uv.lock; otherwise \
+             correct the dependency it names in pyproject.toml."
+        }
+        PackageManager::Poetry => {
+            "if Poetry says pyproject.toml changed significantly since poetry.lock was generated, run \
+             `poetry lock` and commit poetry.lock; otherwise correct the dependency it names."
+        }
+        PackageManager::Pipenv => {
+            "if Pipenv says Pipfile.lock is out of date, run `pipenv lock` and commit Pipfile.lock; \
+             otherwise correct the dependency it names in the Pipfile."
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn render(error: &PythonBuildpackError) -> String {
+        error_message(error).render()
+    }
+
+    #[test]
+    fn version_not_available() {
+        insta::assert_snapshot!(render(&PythonBuildpackError::VersionNotAvailable {
+            requested: "3.9".into(),
+            origin: Some(Origin::PythonVersionFile { line: 1 }),
+            available: "3.14, 3.13, 3.12, 3.11, 3.10".into(),
+        }));
+    }
+
+    #[test]
+    fn pyproject_without_dependencies() {
+        insta::assert_snapshot!(render(&PythonBuildpackError::PackageManager(
+            ChoiceError::PyprojectWithoutDependencies
+        )));
+    }
+
+    #[test]
+    fn invalid_python_version_file() {
+        insta::assert_snapshot!(render(&PythonBuildpackError::VersionFile(
+            VersionFileError::Invalid {
+                origin: Origin::PythonVersionFile { line: 2 },
+                text: "python3.13".into(),
+            }
+        )));
+    }
+
+    #[test]
+    fn pip_install_failure() {
+        insta::assert_snapshot!(render(&PythonBuildpackError::Command {
+            step: Step::InstallDependencies(PackageManager::PipRequirements),
+            error: CommandError {
+                command: "pip install --requirement requirements.txt".into(),
+                exit_code: Some(1),
+                spawn_error: None,
+                output_tail: "ERROR: Could not find a version that satisfies the requirement flaskk==9.9\n\
+                              ERROR: No matching distribution found for flaskk==9.9"
+                    .into(),
+            },
+        }));
+    }
+
+    #[test]
+    fn misnamed_requirements() {
+        insta::assert_snapshot!(render(&PythonBuildpackError::Misnamed {
+            found: "requirement.txt".into(),
+            expected: "requirements.txt",
+        }));
+    }
+}

@@ -1,0 +1,289 @@
+//! The `dependencies` layer: a virtual environment with the app's dependencies, for build and
+//! launch. Reused without running any installer while Python, the tool and the dependency files
+//! are unchanged.
+
+use crate::PythonBuildpack;
+use crate::environment::tool_env;
+use crate::errors::{PythonBuildpackError, Step};
+use crate::package_manager::{Choice, PackageManager};
+use libcnb::Platform;
+use libcnb::build::BuildContext;
+use libcnb::data::layer_name;
+use libcnb::layer_env::{LayerEnv, ModificationBehavior, Scope};
+use libtoolforge::command::run_streamed;
+use libtoolforge::layer::{Cache, LayerKey, cached_layer, change};
+use libtoolforge::output::BuildOutput;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct DependenciesLayerKey {
+    pub(crate) python_version: String,
+    pub(crate) tool: String,
+    pub(crate) tool_version: String,
+    /// sha256 of each file that decides the dependencies, by path in the app.
+    pub(crate) files: BTreeMap<String, String>,
+    pub(crate) stack: String,
+}
+
+impl LayerKey for DependenciesLayerKey {
+    fn changes(&self, current: &Self) -> Vec<String> {
+        let Self {
+            python_version,
+            tool,
+            tool_version,
+            files,
+            stack,
+        } = self;
+        let mut changes: Vec<String> = [
+            change("Python", python_version, &current.python_version),
+            change("package manager", tool, &current.tool),
+            (tool == &current.tool)
+                .then(|| change(&format!("{tool} version"), tool_version, &current.tool_version))
+                .flatten(),
+            change("stack", stack, &current.stack),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        for (file, digest) in &current.files {
+            match files.get(file) {
+                None => changes.push(format!("{file} added")),
+                Some(old) if old != digest => changes.push(format!("{file} changed")),
+                Some(_) => {}
+            }
+        }
+        changes.extend(
+            files
+                .keys()
+                .filter(|file| !current.files.contains_key(*file))
+                .map(|file| format!("{file} removed")),
+        );
+        changes
+    }
+}
+
+/// What the installer needs.
+pub(crate) struct Inputs<'a> {
+    pub(crate) choice: &'a Choice,
+    pub(crate) dependency_files: &'a [PathBuf],
+    pub(crate) python_layer: &'a Path,
+    pub(crate) python_version: &'a str,
+    pub(crate) tool_bin: &'a Path,
+    pub(crate) download_cache: &'a Path,
+}
+
+/// Installs the dependencies into the layer unless the cache has them; returns the layer path.
+pub(crate) fn install(
+    context: &BuildContext<PythonBuildpack>,
+    output: &mut BuildOutput,
+    inputs: &Inputs,
+) -> libcnb::Result<PathBuf, PythonBuildpackError> {
+    let manager = inputs.choice.manager;
+    let key = DependenciesLayerKey {
+        python_version: inputs.python_version.to_string(),
+        tool: manager.tool().to_string(),
+        tool_version: manager.version().to_string(),
+        files: digest_files(&context.app_dir, inputs.dependency_files)?,
+        stack: libtoolforge::stack::key(&context.target),
+    };
+    let (layer, cache) = cached_layer(context, layer_name!("dependencies"), true, true, &key)?;
+    let venv = layer.path();
+    layer.write_env(layer_env(&venv))?;
+    if let Some(line) = cache.describe("dependencies") {
+        output.detail(&line);
+    }
+    if cache == Cache::Reused {
+        return Ok(venv);
+    }
+
+    let env = tool_env(
+        context.platform.env(),
+        &[
+            &venv.join("bin"),
+            inputs.tool_bin,
+            &inputs.python_layer.join("bin"),
+        ],
+    );
+    run_streamed(
+        Command::new(inputs.python_layer.join("bin/python3"))
+            .args(["-m", "venv", "--without-pip"])
+            .arg(&venv)
+            .envs(env.clone()),
+    )
+    .map_err(|error| PythonBuildpackError::Command {
+        step: Step::CreateVirtualEnvironment,
+        error,
+    })?;
+
+    output.detail(&format!(
+        "Installing dependencies with {} {}",
+        manager.tool(),
+        manager.version()
+    ));
+    let mut command = installer(manager, inputs, &venv);
+    command
+        .current_dir(&context.app_dir)
+        .envs(env)
+        .env("VIRTUAL_ENV", &venv);
+    run_streamed(&mut command).map_err(|error| PythonBuildpackError::Command {
+        step: Step::InstallDependencies(manager),
+        error,
+    })?;
+
+    // Compiled now, so that nothing needs writing at run time (the image is read-only to the tool).
+    run_streamed(
+        Command::new(venv.join("bin/python"))
+            // -f: the exporter resets every file's mtime, so timestamp-checked bytecode would be stale.
+            .args([
+                "-m",
+                "compileall",
+                "-q",
+                "-f",
+                "-j",
+                "0",
+                "--invalidation-mode",
+                "unchecked-hash",
+            ])
+            .arg(&venv),
+    )
+    .map_err(|error| PythonBuildpackError::Command {
+        step: Step::CompileBytecode,
+        error,
+    })?;
+    Ok(venv)
+}
+
+/// The install command of each package manager, into the virtual environment `venv`.
+fn installer(manager: PackageManager, inputs: &Inputs, venv: &Path) -> Command {
+    let tool = |name: &str| inputs.tool_bin.join(name);
+    match manager {
+        PackageManager::PipRequirements | PackageManager::PipProject => {
+            let mut command = Command::new(tool("pip"));
+            command
+                .arg("--python")
+                .arg(venv.join("bin/python"))
+                // --no-compile: compiled once, below, for all managers alike.
+                .args(["install", "--no-compile", "--cache-dir"])
+                .arg(inputs.download_cache);
+            if manager == PackageManager::PipRequirements {
+                command.args(["--requirement", "requirements.txt"]);
+            } else {
+                command.args(["--editable", "."]);
+            }
+            command
+        }
+        PackageManager::Uv => {
+            let mut command = Command::new(tool("uv"));
+            command
+                .args(["sync", "--locked", "--no-default-groups", "--no-editable"])
+                .env("UV_PROJECT_ENVIRONMENT", venv)
+                .env("UV_PYTHON", venv.join("bin/python"))
+                .env("UV_CACHE_DIR", inputs.download_cache)
+                // The cache is another layer, so another file system in the lifecycle's eyes.
+                .env("UV_LINK_MODE", "copy");
+            command
+        }
+        PackageManager::Poetry => {
+            let mut command = Command::new(tool("poetry"));
+            command
+                .args(["sync", "--only", "main", "--no-ansi"])
+                .env("POETRY_CACHE_DIR", inputs.download_cache)
+                .env("POETRY_VIRTUALENVS_CREATE", "false");
+            command
+        }
+        PackageManager::Pipenv => {
+            let mut command = Command::new(tool("pipenv"));
+            command
+                .args(["install", "--deploy"])
+                .env("PIP_CACHE_DIR", inputs.download_cache)
+                .env("PIPENV_VERBOSITY", "-1");
+            command
+        }
+    }
+}
+
+/// At launch and in later build steps: the environment is active, and Python neither buffers
+/// output (logs appear at once) nor tries to write bytecode.
+fn layer_env(venv: &Path) -> LayerEnv {
+    LayerEnv::new()
+        .chainable_insert(Scope::All, ModificationBehavior::Override, "VIRTUAL_ENV", venv)
+        .chainable_insert(Scope::All, ModificationBehavior::Default, "PYTHONUNBUFFERED", "1")
+        .chainable_insert(
+            Scope::Launch,
+            ModificationBehavior::Default,
+            "PYTHONDONTWRITEBYTECODE",
+            "1",
+        )
+}
+
+fn digest_files(app_dir: &Path, files: &[PathBuf]) -> Result<BTreeMap<String, String>, PythonBuildpackError> {
+    files
+        .iter()
+        .map(|file| {
+            let bytes = std::fs::read(app_dir.join(file)).map_err(|error| PythonBuildpackError::Io {
+                what: format!("read {}", file.display()),
+                error,
+            })?;
+            Ok((file.display().to_string(), format!("{:x}", Sha256::digest(bytes))))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(files: &[(&str, &str)]) -> DependenciesLayerKey {
+        DependenciesLayerKey {
+            python_version: "3.13.5".into(),
+            tool: "pip".into(),
+            tool_version: "26.3".into(),
+            files: files
+                .iter()
+                .map(|(f, d)| ((*f).to_string(), (*d).to_string()))
+                .collect(),
+            stack: "debian 13 amd64".into(),
+        }
+    }
+
+    #[test]
+    fn changes_name_the_files() {
+        let old = key(&[("requirements.txt", "a"), ("requirements/base.txt", "b")]);
+        assert!(old.changes(&old.clone()).is_empty());
+        let new = key(&[("requirements.txt", "c"), ("constraints.txt", "d")]);
+        assert_eq!(
+            old.changes(&new),
+            [
+                "constraints.txt added",
+                "requirements.txt changed",
+                "requirements/base.txt removed"
+            ]
+        );
+        let mut other_tool = key(&[("requirements.txt", "a"), ("requirements/base.txt", "b")]);
+        other_tool.tool = "uv".into();
+        other_tool.tool_version = "0.13.9".into();
+        assert_eq!(old.changes(&other_tool), ["package manager pip → uv"]);
+    }
+
+    #[test]
+    fn launch_env() {
+        let env = layer_env(Path::new("/layers/toolforge_python/dependencies"))
+            .apply(Scope::Launch, &libcnb::Env::new());
+        assert_eq!(
+            env.get_string_lossy("VIRTUAL_ENV").as_deref(),
+            Some("/layers/toolforge_python/dependencies")
+        );
+        assert_eq!(env.get_string_lossy("PYTHONUNBUFFERED").as_deref(), Some("1"));
+        assert_eq!(
+            env.get_string_lossy("PYTHONDONTWRITEBYTECODE").as_deref(),
+            Some("1")
+        );
+        let build = layer_env(Path::new("/l")).apply(Scope::Build, &libcnb::Env::new());
+        assert_eq!(build.get_string_lossy("PYTHONDONTWRITEBYTECODE"), None);
+    }
+}

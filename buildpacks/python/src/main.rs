@@ -1,0 +1,137 @@
+mod app_files;
+mod django;
+mod environment;
+mod errors;
+mod layers;
+mod package_manager;
+mod python_version;
+
+use crate::app_files::AppFiles;
+use crate::errors::{PythonBuildpackError, error_message};
+use crate::layers::dependencies::Inputs;
+use libcnb::build::{BuildContext, BuildResult, BuildResultBuilder};
+use libcnb::detect::{DetectContext, DetectResult, DetectResultBuilder};
+use libcnb::generic::{GenericMetadata, GenericPlatform};
+use libcnb::{Buildpack, Platform, buildpack_main};
+use libtoolforge::download::Downloader;
+use libtoolforge::inventory::Inventory;
+use libtoolforge::output::BuildOutput;
+
+#[cfg(test)]
+use {insta as _, tempfile as _};
+
+/// The production inventory: python-build-standalone releases (see `cargo packaging inventory`).
+const INVENTORY: &str = include_str!("../inventory.toml");
+/// An operator's own inventory (self-built runtimes), by URL; its archive URLs may be relative.
+const INVENTORY_URL_ENV: &str = "BP_PYTHON_INVENTORY_URL";
+
+pub(crate) struct PythonBuildpack;
+
+impl Buildpack for PythonBuildpack {
+    type Platform = GenericPlatform;
+    type Metadata = GenericMetadata;
+    type Error = PythonBuildpackError;
+
+    fn detect(&self, context: DetectContext<Self>) -> libcnb::Result<DetectResult, Self::Error> {
+        if app_files::detects(&context.app_dir) {
+            DetectResultBuilder::pass().build()
+        } else {
+            DetectResultBuilder::fail().build()
+        }
+    }
+
+    fn build(&self, context: BuildContext<Self>) -> libcnb::Result<BuildResult, Self::Error> {
+        let mut output = BuildOutput::start("Python", "toolforge/python");
+        let files = AppFiles::read(&context.app_dir)?;
+
+        let choice = files.package_manager()?;
+        output.step(&format!(
+            "Dependencies: {} (installed with {} {})",
+            choice.file,
+            choice.manager.tool(),
+            choice.manager.version()
+        ));
+        for ignored in &choice.ignored {
+            output.detail(&format!(
+                "Ignoring {ignored}: {} comes first (see the buildpack's README for the order)",
+                choice.file
+            ));
+        }
+
+        let request = files.python_request()?;
+        if files.uses_runtime_txt() {
+            output.warning(
+                "runtime.txt is read for compatibility; prefer a .python-version file containing the \
+                 version (for example `3.13`),\nwhich pyenv, uv and other tools read too.",
+            );
+        }
+        let downloader = Downloader::from_env(context.platform.env());
+        let inventory = load_inventory(&context, &downloader)?;
+        let release = request
+            .resolve(&inventory)
+            .ok_or_else(|| PythonBuildpackError::VersionNotAvailable {
+                requested: request.to_string(),
+                origin: request.origin(),
+                available: inventory
+                    .describe_versions(|version| format!("{}.{}", version.major, version.minor)),
+            })?
+            .clone();
+        let python_version = release.version.to_string();
+        output.step(&match request.origin() {
+            Some(origin) => format!("Python {python_version} ({request} from {})", origin.file()),
+            None => format!("Python {python_version} (the newest release; pin one in .python-version)"),
+        });
+
+        let python_layer = layers::python::install(&context, &mut output, &release, &downloader)?;
+        output.step(&format!("{} {}", choice.manager.tool(), choice.manager.version()));
+        let tool_bin = layers::tool::install(
+            &context,
+            &mut output,
+            choice.manager,
+            &python_layer,
+            &python_version,
+        )?;
+        let download_cache = layers::download_cache::open(&context, choice.manager)?;
+        output.step("Dependencies");
+        let dependency_files = package_manager::dependency_files(&choice, &context.app_dir);
+        let venv = layers::dependencies::install(
+            &context,
+            &mut output,
+            &Inputs {
+                choice: &choice,
+                dependency_files: &dependency_files,
+                python_layer: &python_layer,
+                python_version: &python_version,
+                tool_bin: &tool_bin,
+                download_cache: &download_cache,
+            },
+        )?;
+
+        django::collectstatic(&context, &mut output, &venv, &files)?;
+        django::compile_app(&context, &mut output, &venv);
+        output.done();
+        BuildResultBuilder::new().build()
+    }
+
+    fn on_error(&self, error: libcnb::Error<Self::Error>) {
+        libtoolforge::fail(&error, error_message);
+    }
+}
+
+fn load_inventory(
+    context: &BuildContext<PythonBuildpack>,
+    downloader: &Downloader,
+) -> Result<Inventory, PythonBuildpackError> {
+    match context.platform.env().get_string_lossy(INVENTORY_URL_ENV) {
+        Some(url) => {
+            let text = downloader
+                .fetch_text(&url)
+                .map_err(PythonBuildpackError::InventoryFetch)?;
+            Inventory::parse(&text, &url, Some(&url)).map_err(PythonBuildpackError::Inventory)
+        }
+        None => Inventory::parse(INVENTORY, "the built-in inventory", None)
+            .map_err(PythonBuildpackError::Inventory),
+    }
+}
+
+buildpack_main!(PythonBuildpack);
