@@ -20,6 +20,8 @@ pub enum ArchiveError {
     },
 }
 
+impl std::error::Error for ArchiveError {}
+
 impl std::fmt::Display for ArchiveError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {

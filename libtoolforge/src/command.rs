@@ -23,6 +23,8 @@ pub struct CommandError {
     pub output_tail: String,
 }
 
+impl std::error::Error for CommandError {}
+
 impl std::fmt::Display for CommandError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match (&self.spawn_error, self.exit_code) {

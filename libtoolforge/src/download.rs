@@ -31,6 +31,8 @@ pub enum DownloadError {
     Io { path: PathBuf, message: String },
 }
 
+impl std::error::Error for DownloadError {}
+
 impl std::fmt::Display for DownloadError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {

@@ -60,6 +60,8 @@ pub enum InventoryError {
     },
 }
 
+impl std::error::Error for InventoryError {}
+
 impl std::fmt::Display for InventoryError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {

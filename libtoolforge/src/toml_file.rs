@@ -16,6 +16,8 @@ pub struct TomlError {
     pub excerpt: Option<String>,
 }
 
+impl std::error::Error for TomlError {}
+
 impl std::fmt::Display for TomlError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.line {

@@ -5,6 +5,8 @@ pub mod builder;
 pub mod buildpacks;
 pub mod cnb_tools;
 pub mod command;
+pub mod inventory;
+pub mod mirror;
 pub mod paths;
 pub mod sbom;
 pub mod setup;

@@ -3,7 +3,7 @@
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use packaging::stack::StackOptions;
-use packaging::{builder, buildpacks, cnb_tools, command, paths, setup, stack, step};
+use packaging::{builder, buildpacks, cnb_tools, command, mirror, paths, setup, stack, step};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use std::time::{Duration, Instant};
@@ -27,6 +27,17 @@ enum Step {
     Buildpacks,
     /// Everything, up to the builder image `toolforge/builder` (the default).
     Builder(StackArgs),
+    /// The Python runtimes the tests use, built from Debian's source packages in the stack's build
+    /// image (`stack` makes it), with their inventory; cached, so a second run takes seconds.
+    Mirror,
+    /// Regenerates a buildpack's committed runtime inventory from upstream data, e.g.
+    /// `cargo packaging inventory python ../shared/data/cpython-python-build-standalone-linux-x86_64.toml`.
+    Inventory {
+        /// The runtime: `python`.
+        runtime: String,
+        /// The upstream data: a TOML file of `[[releases]]` with version, url and sha256.
+        source: PathBuf,
+    },
     /// Everything, then builds examples/hello with the builder and runs it as Toolforge would.
     Example(StackArgs),
     /// Everything, then formatting and lint checks and the whole test suite.
@@ -62,7 +73,14 @@ fn main() -> ExitCode {
             step::run("docker", || Ok(((), setup::ensure_docker()?))).and_then(|()| build_stack(&args.into()))
         }
         Step::Buildpacks => package_buildpacks().map(|_| ()),
+        // Not the stack too: without the options it was built with, it would be rebuilt differently.
+        Step::Mirror => {
+            step::run("docker", || Ok(((), setup::ensure_docker()?))).and_then(|()| build_mirror())
+        }
         Step::Builder(args) => create_builder(&args.into()).map(|_| ()),
+        Step::Inventory { runtime, source } => step::run(&format!("inventory {runtime}"), || {
+            Ok(((), packaging::inventory::regenerate(&runtime, &source)?))
+        }),
         Step::Example(args) => create_builder(&args.into()).and_then(|pack| run_example(&pack)),
         Step::Test(args) => run_tests(&args.into()),
     };
@@ -122,6 +140,13 @@ fn create_builder(options: &StackOptions) -> anyhow::Result<PathBuf> {
         ))
     })?;
     Ok(pack)
+}
+
+/// The runtimes the tests serve to the buildpacks instead of the internet's.
+fn build_mirror() -> anyhow::Result<()> {
+    step::run("mirror", || {
+        Ok(((), mirror::ensure_python_mirror(&mirror::TEST_PYTHON_MINORS)?))
+    })
 }
 
 const EXAMPLE_IMAGE: &str = "toolforge-example/hello";
@@ -210,6 +235,7 @@ fn run_tests(options: &StackOptions) -> anyhow::Result<()> {
         "no warnings",
     )?;
     create_builder(options)?;
+    build_mirror()?;
     cargo_step("cargo test", &["test", "--workspace", "--locked"], "passed")
 }
 

@@ -11,6 +11,11 @@ use std::time::{Duration, Instant};
 
 pub use packaging;
 
+pub mod file_server;
+
+use file_server::FileServer;
+use std::sync::OnceLock;
+
 /// The uid and gid tests run images as: a Toolforge tool's, unknown to the image.
 pub const TOOL_USER: &str = "52503:52503";
 /// The port Toolforge gives web services.
@@ -26,6 +31,24 @@ pub fn builder() -> String {
 #[must_use]
 pub fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(name)
+}
+
+/// A copy of a fixture in a temporary directory, for tests that change files between builds.
+///
+/// # Panics
+///
+/// When the copy fails.
+#[must_use]
+pub fn fixture_copy(name: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let status = Command::new("cp")
+        .arg("-a")
+        .arg(fixture(name).join("."))
+        .arg(dir.path())
+        .status()
+        .expect("cp can be started");
+    assert!(status.success(), "cannot copy fixture {name}");
+    dir
 }
 
 /// A throwaway app directory with the given files, for bad-input tests.
@@ -44,6 +67,39 @@ pub fn app_with_files(files: &[(&str, &[u8])]) -> tempfile::TempDir {
         std::fs::write(path, contents).expect("write fixture file");
     }
     dir
+}
+
+/// The URL of the self-built CPython mirror's inventory (`cargo packaging mirror`), served on
+/// 127.0.0.1 for the whole test run.
+#[must_use]
+pub fn python_inventory_url() -> String {
+    static SERVER: OnceLock<FileServer> = OnceLock::new();
+    let server = SERVER.get_or_init(|| {
+        let dir = packaging::mirror::python_mirror_dir();
+        assert!(
+            dir.join("inventory.toml").is_file(),
+            "{} has no inventory: run `cargo packaging mirror` first",
+            dir.display()
+        );
+        FileServer::start(&dir)
+    });
+    format!("{}/inventory.toml", server.base_url)
+}
+
+/// Builds a Python app with our builder, its runtime from the self-built mirror (the build
+/// reaches 127.0.0.1 through the host network).
+#[must_use]
+pub fn python_build(app: &Path, purpose: &str) -> Build {
+    python_build_into(app, &unique_image_name(purpose), &[])
+}
+
+/// As [`python_build`], into `image` (a rebuild), with more `pack build` arguments.
+#[must_use]
+pub fn python_build_into(app: &Path, image: &str, extra_args: &[&str]) -> Build {
+    let inventory = format!("BP_PYTHON_INVENTORY_URL={}", python_inventory_url());
+    let mut args = vec!["--network", "host", "--env", inventory.as_str()];
+    args.extend_from_slice(extra_args);
+    pack_build(app, image, &builder(), &args)
 }
 
 /// A unique image name, so tests running in parallel never share an image or its caches.
@@ -196,6 +252,7 @@ pub struct Run {
     entrypoint: Option<String>,
     env: Vec<(String, String)>,
     args: Vec<String>,
+    read_only: bool,
 }
 
 impl Run {
@@ -208,7 +265,15 @@ impl Run {
             entrypoint: None,
             env: vec![("PORT".to_string(), PORT.to_string())],
             args: Vec::new(),
+            read_only: false,
         }
+    }
+
+    /// A read-only root file system with a writable `/tmp`: proves the app writes nowhere else.
+    #[must_use]
+    pub fn read_only(mut self) -> Self {
+        self.read_only = true;
+        self
     }
 
     /// A process by name (`--entrypoint web`), as `webservice` starts one.
@@ -245,6 +310,9 @@ impl Run {
         }
         if let Some(user) = &self.user {
             args.extend(["--user".into(), user.clone()]);
+        }
+        if self.read_only {
+            args.extend(["--read-only".into(), "--tmpfs".into(), "/tmp".into()]);
         }
         for (name, value) in &self.env {
             args.extend(["--env".into(), format!("{name}={value}")]);

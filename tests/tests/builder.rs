@@ -37,6 +37,7 @@ fn builder_has_our_buildpacks_in_its_order() {
         .filter_map(|buildpack| buildpack["id"].as_str())
         .collect();
     assert!(ids.contains(&"toolforge/procfile"), "{ids:?}");
+    assert!(ids.contains(&"toolforge/python"), "{ids:?}");
     assert!(
         !ids.iter().any(|id| id.starts_with("toolforge-test/")),
         "test buildpacks must not ship in the builder: {ids:?}"

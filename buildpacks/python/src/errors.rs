@@ -209,7 +209,10 @@ fn command_message(step: Step, error: &CommandError) -> ErrorMessage {
         ),
         Step::InstallTool(manager) => (
             format!("Cannot install {} {}", manager.tool(), manager.version()),
-            format!("Installing {} from PyPI failed.", manager.requirement()),
+            format!(
+                "Installing {} from PyPI failed.",
+                manager.requirements().join(" ")
+            ),
             None,
             false,
         ),

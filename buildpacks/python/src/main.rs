@@ -17,9 +17,6 @@ use libtoolforge::download::Downloader;
 use libtoolforge::inventory::Inventory;
 use libtoolforge::output::BuildOutput;
 
-#[cfg(test)]
-use {insta as _, tempfile as _};
-
 /// The production inventory: python-build-standalone releases (see `cargo packaging inventory`).
 const INVENTORY: &str = include_str!("../inventory.toml");
 /// An operator's own inventory (self-built runtimes), by URL; its archive URLs may be relative.
@@ -135,3 +132,23 @@ fn load_inventory(
 }
 
 buildpack_main!(PythonBuildpack);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn built_in_inventory_has_current_pythons() {
+        let inventory = Inventory::parse(INVENTORY, "inventory.toml", None).unwrap();
+        let newest =
+            |minor: u64| inventory.newest_matching(|version| version.major == 3 && version.minor == minor);
+        for minor in 10..=14 {
+            let release = newest(minor).unwrap_or_else(|| panic!("no 3.{minor}"));
+            assert!(
+                release
+                    .url
+                    .starts_with("https://github.com/astral-sh/python-build-standalone/")
+            );
+        }
+    }
+}

@@ -14,6 +14,10 @@ pub(crate) const PIP_VERSION: &str = "26.3";
 pub(crate) const UV_VERSION: &str = "0.13.9";
 pub(crate) const POETRY_VERSION: &str = "2.5.1";
 pub(crate) const PIPENV_VERSION: &str = "2026.10.3";
+/// Poetry installs from PyPI through its JSON API, which not every PyPI mirror serves (the one
+/// our CI reaches does not); exporting the lock and installing it with pip needs only the
+/// simple index that every mirror has, and installs exactly what poetry.lock pins, with hashes.
+pub(crate) const POETRY_PLUGIN_EXPORT_VERSION: &str = "1.10.1";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum PackageManager {
@@ -46,9 +50,13 @@ impl PackageManager {
         }
     }
 
-    /// The PyPI requirement that installs the tool.
-    pub(crate) fn requirement(self) -> String {
-        format!("{}=={}", self.tool(), self.version())
+    /// The PyPI requirements that install the tool.
+    pub(crate) fn requirements(self) -> Vec<String> {
+        let mut requirements = vec![format!("{}=={}", self.tool(), self.version())];
+        if self == Self::Poetry {
+            requirements.push(format!("poetry-plugin-export=={POETRY_PLUGIN_EXPORT_VERSION}"));
+        }
+        requirements
     }
 }
 

@@ -125,15 +125,16 @@ pub(crate) fn install(
         manager.tool(),
         manager.version()
     ));
-    let mut command = installer(manager, inputs, &venv);
-    command
-        .current_dir(&context.app_dir)
-        .envs(env)
-        .env("VIRTUAL_ENV", &venv);
-    run_streamed(&mut command).map_err(|error| PythonBuildpackError::Command {
-        step: Step::InstallDependencies(manager),
-        error,
-    })?;
+    for mut command in installer(manager, inputs, &venv) {
+        command
+            .current_dir(&context.app_dir)
+            .envs(env.clone())
+            .env("VIRTUAL_ENV", &venv);
+        run_streamed(&mut command).map_err(|error| PythonBuildpackError::Command {
+            step: Step::InstallDependencies(manager),
+            error,
+        })?;
+    }
 
     // Compiled now, so that nothing needs writing at run time (the image is read-only to the tool).
     run_streamed(
@@ -158,25 +159,23 @@ pub(crate) fn install(
     Ok(venv)
 }
 
-/// The install command of each package manager, into the virtual environment `venv`.
-fn installer(manager: PackageManager, inputs: &Inputs, venv: &Path) -> Command {
+/// The install commands of each package manager, into the virtual environment `venv`, in order.
+fn installer(manager: PackageManager, inputs: &Inputs, venv: &Path) -> Vec<Command> {
     let tool = |name: &str| inputs.tool_bin.join(name);
+    let pip_install = |args: &[&str]| {
+        let mut command = Command::new(tool("pip"));
+        command
+            .arg("--python")
+            .arg(venv.join("bin/python"))
+            // --no-compile: compiled once, below, for all managers alike.
+            .args(["install", "--no-compile", "--cache-dir"])
+            .arg(inputs.download_cache)
+            .args(args);
+        command
+    };
     match manager {
-        PackageManager::PipRequirements | PackageManager::PipProject => {
-            let mut command = Command::new(tool("pip"));
-            command
-                .arg("--python")
-                .arg(venv.join("bin/python"))
-                // --no-compile: compiled once, below, for all managers alike.
-                .args(["install", "--no-compile", "--cache-dir"])
-                .arg(inputs.download_cache);
-            if manager == PackageManager::PipRequirements {
-                command.args(["--requirement", "requirements.txt"]);
-            } else {
-                command.args(["--editable", "."]);
-            }
-            command
-        }
+        PackageManager::PipRequirements => vec![pip_install(&["--requirement", "requirements.txt"])],
+        PackageManager::PipProject => vec![pip_install(&["--editable", "."])],
         PackageManager::Uv => {
             let mut command = Command::new(tool("uv"));
             command
@@ -186,15 +185,34 @@ fn installer(manager: PackageManager, inputs: &Inputs, venv: &Path) -> Command {
                 .env("UV_CACHE_DIR", inputs.download_cache)
                 // The cache is another layer, so another file system in the lifecycle's eyes.
                 .env("UV_LINK_MODE", "copy");
-            command
+            vec![command]
         }
         PackageManager::Poetry => {
-            let mut command = Command::new(tool("poetry"));
-            command
-                .args(["sync", "--only", "main", "--no-ansi"])
-                .env("POETRY_CACHE_DIR", inputs.download_cache)
-                .env("POETRY_VIRTUALENVS_CREATE", "false");
-            command
+            // See POETRY_PLUGIN_EXPORT_VERSION: Poetry checks and exports its lock, pip installs it.
+            let exported = inputs.download_cache.join("requirements-from-poetry-lock.txt");
+            let poetry = |args: &[&str]| {
+                let mut command = Command::new(tool("poetry"));
+                command
+                    .args(args)
+                    .env("POETRY_CACHE_DIR", inputs.download_cache)
+                    .env("POETRY_VIRTUALENVS_CREATE", "false");
+                command
+            };
+            let mut export = poetry(&[
+                "export",
+                "--only",
+                "main",
+                "--format",
+                "requirements.txt",
+                "--output",
+            ]);
+            export.arg(&exported);
+            let exported = exported.display().to_string();
+            vec![
+                poetry(&["check", "--lock"]),
+                export,
+                pip_install(&["--no-deps", "--require-hashes", "--requirement", &exported]),
+            ]
         }
         PackageManager::Pipenv => {
             let mut command = Command::new(tool("pipenv"));
@@ -202,7 +220,7 @@ fn installer(manager: PackageManager, inputs: &Inputs, venv: &Path) -> Command {
                 .args(["install", "--deploy"])
                 .env("PIP_CACHE_DIR", inputs.download_cache)
                 .env("PIPENV_VERBOSITY", "-1");
-            command
+            vec![command]
         }
     }
 }

@@ -77,7 +77,8 @@ pub(crate) fn install(
     .map_err(|error| PythonBuildpackError::Command { step, error })?;
     run_streamed(
         Command::new(bin.join("python"))
-            .args(["-m", "pip", "install", "--quiet", &manager.requirement()])
+            .args(["-m", "pip", "install", "--quiet"])
+            .args(manager.requirements())
             .envs(env),
     )
     .map_err(|error| PythonBuildpackError::Command { step, error })?;

@@ -1,0 +1,315 @@
+//! toolforge/python, end to end: real pack and lifecycle, CPython from the self-built mirror,
+//! packages from PyPI, images run as Toolforge runs tools (uid 52503, read-only but /tmp).
+
+use std::path::Path;
+use toolforge_tests::file_server::FileServer;
+use toolforge_tests::{
+    Build, Image, Run, WebContainer, app_with_files, fixture, fixture_copy, python_build, python_build_into,
+};
+
+/// Runs the image's web process as Toolforge does, on a read-only root.
+fn serve(image: &Image) -> WebContainer {
+    Run::toolforge(&image.0).process("web").read_only().start()
+}
+
+/// Asserts the `/` page of a fixture: its name, the tool's uid and the Python minor version.
+fn assert_index(web: &WebContainer, fixture: &str, python_minor: &str) -> String {
+    let (status, body) = web.get("/");
+    assert_eq!(status, 200, "{body}\n{}", web.logs());
+    assert!(body.contains(&format!("fixture={fixture}\n")), "{body}");
+    assert!(body.contains("uid=52503\n"), "{body}");
+    assert!(body.contains(&format!("python={python_minor}.")), "{body}");
+    body
+}
+
+fn build_ok(app: &Path, purpose: &str) -> (Build, Image) {
+    let built = python_build(app, purpose).expect_success();
+    let image = Image(built.image.clone());
+    (built, image)
+}
+
+#[test]
+fn flask_with_pip_serves_and_rebuilds_without_installing() {
+    let app = fixture_copy("python-flask-pip");
+    let (built, image) = build_ok(app.path(), "python-flask-pip");
+    built.assert_output_contains("Dependencies: requirements.txt (installed with pip 26.3)");
+    built.assert_output_contains("Python 3.13.");
+    built.assert_output_contains("(3.13 from .python-version)");
+    built.assert_output_contains("Installing dependencies with pip 26.3");
+
+    let web = serve(&image);
+    assert_index(&web, "python-flask-pip", "3.13");
+    assert_eq!(web.get("/flask-version"), (200, "3.1.3\n".to_string()));
+    drop(web);
+
+    // A job through the launcher: the virtual environment is first on PATH, and its commands work.
+    let (code, stdout, stderr) = Run::toolforge(&image.0)
+        .read_only()
+        .launcher(&[
+            "bash",
+            "-c",
+            "command -v python gunicorn; python -c 'import sys, flask; print(sys.prefix)'; echo \"$PYTHONUNBUFFERED\"",
+        ])
+        .output();
+    assert_eq!(code, 0, "{stderr}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            "/layers/toolforge_python/dependencies/bin/python",
+            "/layers/toolforge_python/dependencies/bin/gunicorn",
+            "/layers/toolforge_python/dependencies",
+            "1",
+        ],
+        "{stderr}"
+    );
+
+    // No change: nothing is installed again.
+    let rebuilt = python_build_into(app.path(), &image.0, &[]).expect_success();
+    rebuilt.assert_output_contains("Reusing Python 3.13.");
+    rebuilt.assert_output_contains("Reusing dependencies from the cache");
+    assert!(
+        !rebuilt.output.contains("Installing dependencies with"),
+        "{}",
+        rebuilt.output
+    );
+    assert!(
+        !rebuilt.output.contains("Downloading Python"),
+        "{}",
+        rebuilt.output
+    );
+
+    // An included requirements file changes: reinstalled, from pip's download cache, saying why.
+    let base = app.path().join("requirements/base.txt");
+    let mut text = std::fs::read_to_string(&base).unwrap();
+    text.push_str("# a comment changes the file\n");
+    std::fs::write(&base, text).unwrap();
+    let changed = python_build_into(app.path(), &image.0, &[]).expect_success();
+    changed.assert_output_contains("Not reusing cached dependencies: requirements/base.txt changed");
+    changed.assert_output_contains("Reusing Python 3.13.");
+    changed.assert_output_contains("Using cached");
+    let web = serve(&image);
+    assert_index(&web, "python-flask-pip", "3.13");
+}
+
+#[test]
+fn fastapi_with_uv_on_python_3_14() {
+    let (built, image) = build_ok(&fixture("python-fastapi-uv"), "python-fastapi-uv");
+    built.assert_output_contains("Dependencies: uv.lock (installed with uv 0.13.9)");
+    built.assert_output_contains("(3.14 from .python-version)");
+    assert_index(&serve(&image), "python-fastapi-uv", "3.14");
+}
+
+#[test]
+fn poetry_app_gets_the_newest_python_its_project_allows() {
+    let (built, image) = build_ok(&fixture("python-poetry"), "python-poetry");
+    built.assert_output_contains("Dependencies: poetry.lock (installed with poetry 2.5.1)");
+    built.assert_output_contains("(>=3.13, <3.15 from pyproject.toml)");
+    assert_index(&serve(&image), "python-poetry", "3.14");
+}
+
+#[test]
+fn pipenv_app() {
+    let (built, image) = build_ok(&fixture("python-pipenv"), "python-pipenv");
+    built.assert_output_contains("Dependencies: Pipfile.lock (installed with pipenv 2026.10.3)");
+    assert_index(&serve(&image), "python-pipenv", "3.13");
+}
+
+#[test]
+fn django_static_files_are_collected_at_build_time() {
+    let (built, image) = build_ok(&fixture("python-django"), "python-django");
+    built.assert_output_contains("Django: python manage.py collectstatic --noinput");
+    let web = serve(&image);
+    let body = assert_index(&web, "python-django", "3.13");
+    let static_url = body
+        .lines()
+        .find_map(|line| line.strip_prefix("static="))
+        .unwrap_or_else(|| panic!("no static= line in {body}"));
+    assert!(
+        static_url.starts_with("/static/hello.") && static_url.ends_with(".css"),
+        "{static_url}"
+    );
+    let (status, css) = web.get(static_url);
+    assert_eq!(status, 200);
+    assert!(css.contains("color: #36c"), "{css}");
+}
+
+#[test]
+fn mysqlclient_compiles_against_the_build_image_and_loads_at_run_time() {
+    let (_, image) = build_ok(&fixture("python-mysqlclient"), "python-mysqlclient");
+    let body = assert_index(&serve(&image), "python-mysqlclient", "3.13");
+    assert!(body.contains("mysqlclient=2.3.1\n"), "{body}");
+    assert!(body.lines().any(|line| line.starts_with("client=3.")), "{body}");
+}
+
+#[test]
+fn runtime_txt_is_accepted_with_a_note() {
+    let app = app_with_files(&[("runtime.txt", b"python-3.13\n"), ("requirements.txt", b"")]);
+    let (built, image) = build_ok(app.path(), "python-runtime-txt");
+    built.assert_output_contains("WARNING: runtime.txt is read for compatibility");
+    built.assert_output_contains("(3.13 from runtime.txt)");
+    let (code, stdout, stderr) = Run::toolforge(&image.0)
+        .launcher(&[
+            "python",
+            "-c",
+            "import platform; print(platform.python_version())",
+        ])
+        .output();
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.starts_with("3.13."), "{stdout}");
+}
+
+/// Builds a bad app: it must fail with exactly one of our errors containing `expected`.
+fn assert_python_build_fails_with(app: &Path, expected: &[&str]) -> Build {
+    let built = python_build(app, "python-bad").expect_failure();
+    let _image = Image(built.image.clone());
+    for text in expected {
+        built.assert_output_contains(text);
+    }
+    assert_eq!(built.output.matches("! ERROR:").count(), 1, "{}", built.output);
+    assert!(!built.output.contains("panicked"), "{}", built.output);
+    built
+}
+
+#[test]
+fn pyproject_without_lockfile_or_project_table_says_what_to_add() {
+    let app = app_with_files(&[("pyproject.toml", b"[tool.black]\nline-length = 100\n")]);
+    assert_python_build_fails_with(
+        app.path(),
+        &[
+            "! ERROR: No dependencies to install (pyproject.toml)",
+            "(PEP 621), which",
+        ],
+    );
+}
+
+#[test]
+fn unavailable_python_version_lists_what_we_have() {
+    let app = app_with_files(&[(".python-version", b"3.9\n"), ("requirements.txt", b"")]);
+    assert_python_build_fails_with(
+        app.path(),
+        &[
+            "! ERROR: Python version not available (.python-version, line 1)",
+            ".python-version asks for Python 3.9",
+            "3.14, 3.13",
+        ],
+    );
+}
+
+#[test]
+fn malformed_pyproject_names_the_line() {
+    let app = app_with_files(&[("pyproject.toml", b"[project]\nname = \"tool\"\nversion = 1.0.0\n")]);
+    assert_python_build_fails_with(
+        app.path(),
+        &[
+            "! ERROR: Invalid pyproject.toml (pyproject.toml, line 3)",
+            "!     version = 1.0.0",
+        ],
+    );
+}
+
+#[test]
+fn malformed_python_version_names_the_line() {
+    let app = app_with_files(&[
+        (".python-version", b"# pinned\npython3.13\n"),
+        ("requirements.txt", b""),
+    ]);
+    assert_python_build_fails_with(
+        app.path(),
+        &[
+            "! ERROR: Invalid .python-version (.python-version, line 2)",
+            "`python3.13` is not a Python version",
+        ],
+    );
+}
+
+#[test]
+fn misnamed_requirements_file() {
+    let app = app_with_files(&[("requirement.txt", b"flask\n")]);
+    assert_python_build_fails_with(
+        app.path(),
+        &[
+            "! ERROR: Misnamed requirements.txt (requirement.txt)",
+            "git mv requirement.txt requirements.txt",
+        ],
+    );
+}
+
+#[test]
+fn requirement_missing_from_pypi_shows_pips_message() {
+    let app = app_with_files(&[
+        (".python-version", b"3.13\n"),
+        ("requirements.txt", b"toolforge-no-such-package-4d2c==1.0\n"),
+    ]);
+    assert_python_build_fails_with(
+        app.path(),
+        &[
+            "! ERROR: Installing dependencies with pip failed",
+            "No matching distribution found for toolforge-no-such-package-4d2c==1.0",
+        ],
+    );
+}
+
+#[test]
+fn uv_lock_out_of_sync_with_pyproject() {
+    let app = fixture_copy("python-fastapi-uv");
+    let pyproject = app.path().join("pyproject.toml");
+    let text = std::fs::read_to_string(&pyproject).unwrap();
+    std::fs::write(
+        &pyproject,
+        text.replacen("dependencies = [", "dependencies = [\n    \"idna\",", 1),
+    )
+    .unwrap();
+    assert_python_build_fails_with(
+        app.path(),
+        &[
+            "! ERROR: Installing dependencies with uv failed",
+            "run `uv lock` and commit uv.lock",
+            "--locked",
+        ],
+    );
+}
+
+#[test]
+fn corrupt_runtime_download_fails_and_caches_nothing() {
+    // A mirror whose inventory names the real archive with a wrong checksum.
+    let mirror = packaging::mirror::python_mirror_dir();
+    let inventory = std::fs::read_to_string(mirror.join("inventory.toml")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut tampered = String::new();
+    for line in inventory.lines() {
+        if let Some(file) = line
+            .strip_prefix("url = \"")
+            .and_then(|rest| rest.strip_suffix('"'))
+        {
+            std::os::unix::fs::symlink(mirror.join(file), dir.path().join(file)).unwrap();
+        }
+        if line.starts_with("sha256 = ") {
+            tampered.push_str(&format!("sha256 = \"{}\"\n", "0".repeat(64)));
+        } else {
+            tampered.push_str(line);
+            tampered.push('\n');
+        }
+    }
+    std::fs::write(dir.path().join("inventory.toml"), tampered).unwrap();
+    let server = FileServer::start(dir.path());
+
+    let app = app_with_files(&[(".python-version", b"3.13\n"), ("requirements.txt", b"")]);
+    let image = Image(toolforge_tests::unique_image_name("python-corrupt"));
+    let inventory_env = format!("BP_PYTHON_INVENTORY_URL={}/inventory.toml", server.base_url);
+    let failed = toolforge_tests::pack_build(
+        app.path(),
+        &image.0,
+        &toolforge_tests::builder(),
+        &["--network", "host", "--env", &inventory_env],
+    )
+    .expect_failure();
+    failed.assert_output_contains("! ERROR: Download of Python 3.13.");
+    failed.assert_output_contains("is corrupt");
+    failed.assert_output_contains(&"0".repeat(64));
+
+    // Nothing of the failed build was kept: the good mirror's archive is downloaded anew.
+    let rebuilt = python_build_into(app.path(), &image.0, &[]).expect_success();
+    rebuilt.assert_output_contains("Downloading Python 3.13.");
+    assert!(!rebuilt.output.contains("Reusing Python"), "{}", rebuilt.output);
+}
