@@ -71,6 +71,10 @@ pub fn app_with_files(files: &[(&str, &[u8])]) -> tempfile::TempDir {
 
 /// The URL of the self-built CPython mirror's inventory (`cargo packaging mirror`), served on
 /// 127.0.0.1 for the whole test run.
+///
+/// # Panics
+///
+/// When the mirror has not been built.
 #[must_use]
 pub fn python_inventory_url() -> String {
     static SERVER: OnceLock<FileServer> = OnceLock::new();
