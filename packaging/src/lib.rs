@@ -5,6 +5,7 @@ pub mod builder;
 pub mod buildpacks;
 pub mod cnb_tools;
 pub mod command;
+pub mod file_server;
 pub mod inventory;
 pub mod mirror;
 pub mod paths;

@@ -29,7 +29,11 @@ enum Step {
     Builder(StackArgs),
     /// The Python runtimes the tests use, built from Debian's source packages in the stack's build
     /// image (`stack` makes it), with their inventory; cached, so a second run takes seconds.
-    Mirror,
+    Mirror {
+        /// Then serve the mirror on 127.0.0.1 until interrupted, for `pack build --network host`.
+        #[arg(long)]
+        serve: bool,
+    },
     /// Regenerates a buildpack's committed runtime inventory from upstream data, e.g.
     /// `cargo packaging inventory python ../shared/data/cpython-python-build-standalone-linux-x86_64.toml`.
     Inventory {
@@ -74,9 +78,13 @@ fn main() -> ExitCode {
         }
         Step::Buildpacks => package_buildpacks().map(|_| ()),
         // Not the stack too: without the options it was built with, it would be rebuilt differently.
-        Step::Mirror => {
-            step::run("docker", || Ok(((), setup::ensure_docker()?))).and_then(|()| build_mirror())
-        }
+        Step::Mirror { serve } => step::run("docker", || Ok(((), setup::ensure_docker()?)))
+            .and_then(|()| build_mirror())
+            .map(|()| {
+                if serve {
+                    serve_mirror();
+                }
+            }),
         Step::Builder(args) => create_builder(&args.into()).map(|_| ()),
         Step::Inventory { runtime, source } => step::run(&format!("inventory {runtime}"), || {
             Ok(((), packaging::inventory::regenerate(&runtime, &source)?))
@@ -147,6 +155,20 @@ fn build_mirror() -> anyhow::Result<()> {
     step::run("mirror", || {
         Ok(((), mirror::ensure_python_mirror(&mirror::TEST_PYTHON_MINORS)?))
     })
+}
+
+/// Serves the Python mirror until the process is interrupted.
+fn serve_mirror() {
+    let server = packaging::file_server::FileServer::start(&mirror::python_mirror_dir());
+    eprintln!(
+        "==> serving {} at {}\n    build with: pack build … --network host --env BP_PYTHON_INVENTORY_URL={}/inventory.toml\n    (Ctrl-C stops)",
+        mirror::python_mirror_dir().display(),
+        server.base_url,
+        server.base_url
+    );
+    loop {
+        std::thread::park();
+    }
 }
 
 const EXAMPLE_IMAGE: &str = "toolforge-example/hello";

@@ -11,9 +11,9 @@ use std::time::{Duration, Instant};
 
 pub use packaging;
 
-pub mod file_server;
+pub use packaging::file_server;
 
-use file_server::FileServer;
+use packaging::file_server::FileServer;
 use std::sync::OnceLock;
 
 /// The uid and gid tests run images as: a Toolforge tool's, unknown to the image.

@@ -9,10 +9,10 @@ use packaging::stack::read_config;
 use packaging::{builder, buildpacks, cnb_tools, paths};
 use std::process::Command;
 use std::time::Duration;
-use toolforge_tests::{Build, Image, docker, fixture, pack_build, unique_image_name};
+use toolforge_tests::{Build, Image, docker, fixture, pack_build, python_inventory_url, unique_image_name};
 
 const FLOOR_BUILDER: &str = "toolforge-test/builder-floor:latest";
-const DEFAULT_FIXTURES: [&str; 1] = ["procfile-web"];
+const DEFAULT_FIXTURES: [&str; 2] = ["procfile-web", "python-flask-pip"];
 
 fn main() {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
@@ -41,6 +41,14 @@ fn main() {
     println!("|---|---|---|---|---|---|");
     for name in &fixtures {
         let app = fixture(name);
+        // Python fixtures get their runtime from the self-built mirror, through the host network.
+        let inventory = name
+            .starts_with("python-")
+            .then(|| format!("BP_PYTHON_INVENTORY_URL={}", python_inventory_url()));
+        let args: Vec<&str> = inventory
+            .as_deref()
+            .map(|inventory| vec!["--network", "host", "--env", inventory])
+            .unwrap_or_default();
         let mut cold = Vec::new();
         let mut warm = Vec::new();
         let mut floor_cold = Vec::new();
@@ -52,18 +60,18 @@ fn main() {
                 &app,
                 &image.0,
                 &toolforge_tests::builder(),
-                &[],
+                &args,
             )));
             warm.push(timed(pack_build(
                 &app,
                 &image.0,
                 &toolforge_tests::builder(),
-                &[],
+                &args,
             )));
             size = image_size(&image.0);
             let floor = Image(unique_image_name(&format!("bench-floor-{name}")));
-            floor_cold.push(timed(pack_build(&app, &floor.0, FLOOR_BUILDER, &[])));
-            floor_warm.push(timed(pack_build(&app, &floor.0, FLOOR_BUILDER, &[])));
+            floor_cold.push(timed(pack_build(&app, &floor.0, FLOOR_BUILDER, &args)));
+            floor_warm.push(timed(pack_build(&app, &floor.0, FLOOR_BUILDER, &args)));
         }
         println!(
             "| {name} | {} | {} | {} | {} | {} MB |",

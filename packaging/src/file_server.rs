@@ -1,5 +1,6 @@
-//! A static file server on 127.0.0.1 for the tests: serves the runtime mirrors `packaging`
-//! builds, which `pack build --network host` builds reach as `http://127.0.0.1:PORT/…`.
+//! A static file server on 127.0.0.1: serves the runtime mirrors `packaging` builds, which
+//! `pack build --network host` builds reach as `http://127.0.0.1:PORT/…` (the tests, and
+//! `cargo packaging mirror --serve`).
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
