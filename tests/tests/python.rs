@@ -147,10 +147,16 @@ fn mysqlclient_compiles_against_the_build_image_and_loads_at_run_time() {
 }
 
 #[test]
-fn runtime_txt_is_accepted_with_a_note() {
-    let app = app_with_files(&[("runtime.txt", b"python-3.13\n"), ("requirements.txt", b"")]);
+fn runtime_txt_is_accepted_with_a_note_and_requirements_win_over_lockfiles() {
+    let app = app_with_files(&[
+        ("runtime.txt", b"python-3.13\n"),
+        ("requirements.txt", b""),
+        // As exported for Toolforge's previous builder: the lockfile is ignored, and says so.
+        ("poetry.lock", b"# not even read\n"),
+    ]);
     let (built, image) = build_ok(app.path(), "python-runtime-txt");
     built.assert_output_contains("WARNING: runtime.txt is read for compatibility");
+    built.assert_output_contains("Ignoring poetry.lock: requirements.txt comes first");
     built.assert_output_contains("(3.13 from runtime.txt)");
     let (code, stdout, stderr) = Run::toolforge(&image.0)
         .launcher(&[

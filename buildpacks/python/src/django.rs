@@ -2,6 +2,7 @@
 
 use crate::PythonBuildpack;
 use crate::app_files::AppFiles;
+use crate::environment::compile_bytecode;
 use crate::errors::{PythonBuildpackError, Step};
 use libcnb::Platform;
 use libcnb::build::BuildContext;
@@ -61,22 +62,7 @@ pub(crate) fn collectstatic(
 /// write to the app directory). A file that does not compile only gets a warning: apps often
 /// carry scripts that never run.
 pub(crate) fn compile_app(context: &BuildContext<PythonBuildpack>, output: &mut BuildOutput, venv: &Path) {
-    let result = libtoolforge::command::output(
-        Command::new(venv.join("bin/python"))
-            .args([
-                "-m",
-                "compileall",
-                "-q",
-                "-f",
-                "-j",
-                "0",
-                "--invalidation-mode",
-                "unchecked-hash",
-            ])
-            // Hidden directories (.git, .venv) are not the app's code.
-            .args(["-x", r"/\."])
-            .arg(&context.app_dir),
-    );
+    let result = libtoolforge::command::output(&mut compile_bytecode(venv, &context.app_dir));
     if let Err(error) = result {
         output.warning(&format!(
             "Some of the app's Python files do not compile, so Python compiles them at every start:\n{}",

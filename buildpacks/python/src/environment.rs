@@ -1,6 +1,7 @@
 //! The environment Python's build tools run with.
 
 use std::path::Path;
+use std::process::Command;
 
 /// Debian's bundle of the system's certificate authorities, including any the stack added.
 pub(crate) const SYSTEM_CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
@@ -40,6 +41,28 @@ pub(crate) fn tool_env(platform_env: &libcnb::Env, path_dirs: &[&Path]) -> Vec<(
     path.push(system_path);
     env.push(("PATH".to_string(), path.join(":")));
     env
+}
+
+/// `python -m compileall` for `path`, as the image needs it: every file recompiled (`-f`: the
+/// exporter resets every file's mtime, so timestamp-checked bytecode would be stale) and never
+/// checked against its source at run time, where nothing may be written.
+pub(crate) fn compile_bytecode(venv: &Path, path: &Path) -> Command {
+    let mut command = Command::new(venv.join("bin/python"));
+    command
+        .args([
+            "-m",
+            "compileall",
+            "-q",
+            "-f",
+            "-j",
+            "0",
+            "--invalidation-mode",
+            "unchecked-hash",
+        ])
+        // Hidden directories (.git, .venv) hold no code of the app's.
+        .args(["-x", r"/\."])
+        .arg(path);
+    command
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 //! are unchanged.
 
 use crate::PythonBuildpack;
-use crate::environment::tool_env;
+use crate::environment::{compile_bytecode, tool_env};
 use crate::errors::{PythonBuildpackError, Step};
 use crate::package_manager::{Choice, PackageManager};
 use libcnb::Platform;
@@ -137,22 +137,7 @@ pub(crate) fn install(
     }
 
     // Compiled now, so that nothing needs writing at run time (the image is read-only to the tool).
-    run_streamed(
-        Command::new(venv.join("bin/python"))
-            // -f: the exporter resets every file's mtime, so timestamp-checked bytecode would be stale.
-            .args([
-                "-m",
-                "compileall",
-                "-q",
-                "-f",
-                "-j",
-                "0",
-                "--invalidation-mode",
-                "unchecked-hash",
-            ])
-            .arg(&venv),
-    )
-    .map_err(|error| PythonBuildpackError::Command {
+    run_streamed(&mut compile_bytecode(&venv, &venv)).map_err(|error| PythonBuildpackError::Command {
         step: Step::CompileBytecode,
         error,
     })?;
