@@ -8,7 +8,7 @@ mod python_version;
 
 use crate::app_files::AppFiles;
 use crate::errors::{PythonBuildpackError, error_message};
-use crate::layers::dependencies::Inputs;
+use crate::layers::venv::Inputs;
 use libcnb::build::{BuildContext, BuildResult, BuildResultBuilder};
 use libcnb::detect::{DetectContext, DetectResult, DetectResultBuilder};
 use libcnb::generic::{GenericMetadata, GenericPlatform};
@@ -91,7 +91,7 @@ impl Buildpack for PythonBuildpack {
         let download_cache = layers::download_cache::open(&context, choice.manager)?;
         output.step("Dependencies");
         let dependency_files = package_manager::dependency_files(&choice, &context.app_dir);
-        let venv = layers::dependencies::install(
+        let venv = layers::venv::install(
             &context,
             &mut output,
             &Inputs {

@@ -1,5 +1,6 @@
-//! The `dependencies` layer: a virtual environment with the app's dependencies, for build and
-//! launch. Reused without running any installer while Python, the tool and the dependency files
+//! The `venv` layer: a virtual environment with the app's dependencies, for build and launch.
+//! Named so that it sorts after `python`: the lifecycle prepends each layer's `bin` to PATH in
+//! the order of the layer names, so the environment's `python` comes first. Reused without running any installer while Python, the tool and the dependency files
 //! are unchanged.
 
 use crate::PythonBuildpack;
@@ -91,7 +92,7 @@ pub(crate) fn install(
         files: digest_files(&context.app_dir, inputs.dependency_files)?,
         stack: libtoolforge::stack::key(&context.target),
     };
-    let (layer, cache) = cached_layer(context, layer_name!("dependencies"), true, true, &key)?;
+    let (layer, cache) = cached_layer(context, layer_name!("venv"), true, true, &key)?;
     let venv = layer.path();
     layer.write_env(layer_env(&venv))?;
     if let Some(line) = cache.describe("dependencies") {
@@ -275,11 +276,11 @@ mod tests {
 
     #[test]
     fn launch_env() {
-        let env = layer_env(Path::new("/layers/toolforge_python/dependencies"))
-            .apply(Scope::Launch, &libcnb::Env::new());
+        let env =
+            layer_env(Path::new("/layers/toolforge_python/venv")).apply(Scope::Launch, &libcnb::Env::new());
         assert_eq!(
             env.get_string_lossy("VIRTUAL_ENV").as_deref(),
-            Some("/layers/toolforge_python/dependencies")
+            Some("/layers/toolforge_python/venv")
         );
         assert_eq!(env.get_string_lossy("PYTHONUNBUFFERED").as_deref(), Some("1"));
         assert_eq!(
