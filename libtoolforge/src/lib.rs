@@ -10,17 +10,21 @@
 //! - [`toml_file`]: the app's TOML files, with errors naming file and line.
 //! - [`layer`]: cached layers keyed on metadata, with the reasons a cache was not reused.
 //! - [`stack`]: the stack's identity, for cache keys.
+//! - [`project_toml`]: the app's project.toml, one table at a time.
+//! - [`debian`]: Debian packages into a layer, resolved by apt against the run image.
 //!
 //! A buildpack built on this crate keeps its own `errors.rs` (one enum, one function turning it
 //! into an [`error::ErrorMessage`]) and calls [`fail`] from `Buildpack::on_error`.
 
 pub mod archive;
 pub mod command;
+pub mod debian;
 pub mod download;
 pub mod error;
 pub mod inventory;
 pub mod layer;
 pub mod output;
+pub mod project_toml;
 pub mod stack;
 pub mod toml_file;
 

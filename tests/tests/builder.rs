@@ -38,12 +38,22 @@ fn builder_has_our_buildpacks_in_its_order() {
         .collect();
     assert!(ids.contains(&"toolforge/procfile"), "{ids:?}");
     assert!(ids.contains(&"toolforge/python"), "{ids:?}");
+    assert!(ids.contains(&"toolforge/apt"), "{ids:?}");
     assert!(
         !ids.iter().any(|id| id.starts_with("toolforge-test/")),
         "test buildpacks must not ship in the builder: {ids:?}"
     );
-    let order = image_label(&builder(), "io.buildpacks.buildpack.order");
-    assert!(order.contains("\"toolforge/procfile\""), "{order}");
+    // Every group starts with the optional apt buildpack, before any language buildpack.
+    let order: Value = serde_json::from_str(&image_label(&builder(), "io.buildpacks.buildpack.order"))
+        .expect("order is JSON");
+    let groups = order.as_array().expect("groups");
+    assert!(groups.len() >= 2, "{order}");
+    for group in groups {
+        let first = &group["group"][0];
+        assert_eq!(first["id"], "toolforge/apt", "{group}");
+        assert_eq!(first["optional"], true, "{group}");
+    }
+    assert!(order.to_string().contains("\"toolforge/procfile\""), "{order}");
 }
 
 #[test]

@@ -1,0 +1,4 @@
+//! One module per layer.
+
+pub(crate) mod apt_state;
+pub(crate) mod packages;

@@ -1,0 +1,280 @@
+//! toolforge/apt, end to end: packages from Debian's archive (the stack's own signed sources),
+//! resolved against the run image, in images run as Toolforge runs tools (uid 52503, read-only
+//! but /tmp).
+
+use std::path::Path;
+use toolforge_tests::{
+    Build, Image, Run, app_with_files, builder, fixture, fixture_copy, pack_build, python_build,
+    python_build_into, unique_image_name,
+};
+
+/// The apt buildpack's section of the log: from its header to the next buildpack's.
+fn apt_section(output: &str) -> &str {
+    let start = output
+        .find("## Debian packages (toolforge/apt)")
+        .unwrap_or_else(|| panic!("no toolforge/apt section in:\n{output}"));
+    let rest = &output[start..];
+    let end = rest[3..].find("\n## ").map_or(rest.len(), |end| end + 3);
+    &rest[..end]
+}
+
+/// The first log line containing `text`.
+fn line_with<'a>(output: &'a str, text: &str) -> &'a str {
+    output
+        .lines()
+        .find(|line| line.contains(text))
+        .unwrap_or_else(|| panic!("no line with {text:?} in:\n{output}"))
+}
+
+#[test]
+fn ffmpeg_and_dot_run_from_the_web_handler_and_a_rebuild_downloads_nothing() {
+    let app = fixture_copy("apt-ffmpeg-graphviz");
+    let built = python_build(app.path(), "apt-ffmpeg-graphviz").expect_success();
+    let image = Image(built.image.clone());
+    let section = apt_section(&built.output);
+    assert!(
+        section.contains("Packages from project.toml [org.toolforge.apt]: ffmpeg, graphviz"),
+        "{section}"
+    );
+    assert!(
+        section.contains("Refreshing the Debian package index (first build)"),
+        "{section}"
+    );
+    // Extra dependencies are listed under the requested package that pulled them in.
+    assert!(
+        line_with(section, "for ffmpeg (").contains("libavcodec61"),
+        "{section}"
+    );
+    assert!(
+        line_with(section, "for graphviz (").contains("libgvc6"),
+        "{section}"
+    );
+    assert!(section.contains("Downloading "), "{section}");
+    let size_line = line_with(section, " packages add ");
+    // Without pack's timestamp.
+    let size_line = size_line[size_line.find("- ").unwrap_or(0)..].to_string();
+
+    let web = Run::toolforge(&image.0).process("web").read_only().start();
+    let (status, body) = web.get("/");
+    assert_eq!(status, 200, "{body}\n{}", web.logs());
+    assert!(
+        body.contains("uid=52503\nfixture=apt-ffmpeg-graphviz\n"),
+        "{body}"
+    );
+    let (status, body) = web.get("/ffmpeg");
+    assert_eq!(status, 200, "{body}\n{}", web.logs());
+    assert!(body.starts_with("ffmpeg version 7."), "{body}");
+    let (status, body) = web.get("/dot");
+    assert_eq!(status, 200, "{body}\n{}", web.logs());
+    assert!(body.contains("<svg") && body.contains("toolforge"), "{body}");
+    drop(web);
+
+    // Unchanged: the index and the packages come from the cache, nothing is downloaded.
+    let rebuilt = python_build_into(app.path(), &image.0, &[]).expect_success();
+    let section = apt_section(&rebuilt.output);
+    assert!(
+        section.contains("Using the cached Debian package index"),
+        "{section}"
+    );
+    assert!(section.contains("Reusing packages from the cache"), "{section}");
+    assert!(!section.contains("Downloading"), "{section}");
+    assert!(!section.contains("Refreshing"), "{section}");
+    eprintln!(
+        "apt-ffmpeg-graphviz: cold build {:.1}s, warm build {:.1}s; {}",
+        built.duration.as_secs_f64(),
+        rebuilt.duration.as_secs_f64(),
+        size_line.trim()
+    );
+    let (code, stdout, stderr) = Run::toolforge(&image.0)
+        .read_only()
+        .launcher(&[
+            "bash",
+            "-c",
+            "ffmpeg -hide_banner -version | head -1; command -v dot",
+        ])
+        .output();
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains("/layers/toolforge_apt/packages/usr/bin/dot"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn python_extension_compiles_against_a_dev_package_and_loads_at_run_time() {
+    let built = python_build(&fixture("apt-pygraphviz"), "apt-pygraphviz").expect_success();
+    let image = Image(built.image.clone());
+    built.assert_output_contains("Packages from project.toml [org.toolforge.apt]: libgraphviz-dev");
+    // pip built it here, against the layer's headers (no wheel exists).
+    built.assert_output_contains("Building wheel for pygraphviz");
+    let web = Run::toolforge(&image.0).process("web").read_only().start();
+    let (status, body) = web.get("/");
+    assert_eq!(status, 200, "{body}\n{}", web.logs());
+    assert!(body.contains("fixture=apt-pygraphviz\n"), "{body}");
+    assert!(body.contains("edges=1\n"), "{body}");
+}
+
+#[test]
+fn aptfile_migration_installs_what_only_the_build_image_has() {
+    let app = fixture_copy("apt-aptfile");
+    let app = app.path();
+    let image = Image(unique_image_name("apt-aptfile"));
+    // A quota below the run image's size: the build warns, and goes on.
+    let built = pack_build(
+        app,
+        &image.0,
+        &builder(),
+        &["--env", "TOOLFORGE_IMAGE_QUOTA_MIB=1"],
+    )
+    .expect_success();
+    let section = apt_section(&built.output);
+    assert!(section.contains("Packages from Aptfile: make, jq"), "{section}");
+    // make is in the build image, not in the run image: installed, not skipped.
+    assert!(
+        !section.contains("make: the run image has it already"),
+        "{section}"
+    );
+    assert!(line_with(section, "  - make ").contains("make 4."), "{section}");
+    assert!(line_with(section, "for jq (").contains("libjq1"), "{section}");
+    assert!(section.contains("WARNING: The Debian packages add"), "{section}");
+    assert!(section.contains("Toolforge's image quota of 1 MiB"), "{section}");
+
+    let (code, stdout, stderr) = Run::toolforge(&image.0).read_only().launcher(&["check"]).output();
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.starts_with("GNU Make 4."), "{stdout}");
+    assert!(stdout.contains("jq-1."), "{stdout}");
+
+    // A changed list refreshes the index and reinstalls, saying why; the .deb files it still
+    // needs come from the download cache.
+    std::fs::write(app.join("Aptfile"), "make\n").unwrap();
+    std::fs::write(app.join("Procfile"), "check: make --version\n").unwrap();
+    let changed = pack_build(app, &image.0, &builder(), &[]).expect_success();
+    let section = apt_section(&changed.output);
+    assert!(
+        section.contains("Refreshing the Debian package index (the package list changed)"),
+        "{section}"
+    );
+    assert!(
+        section.contains("Not reusing cached packages: jq removed"),
+        "{section}"
+    );
+    assert!(
+        section.contains("Downloading 0 packages from Debian (1 already in the download cache)"),
+        "{section}"
+    );
+    let (code, stdout, stderr) = Run::toolforge(&image.0).read_only().launcher(&["check"]).output();
+    assert_eq!(code, 0, "{stdout}{stderr}");
+}
+
+#[test]
+fn heroku_table_and_alternatives() {
+    let built = toolforge_tests::build(&fixture("apt-heroku"), "apt-heroku").expect_success();
+    let image = Image(built.image.clone());
+    let section = apt_section(&built.output);
+    assert!(
+        section.contains("Packages from project.toml [com.heroku.buildpacks.deb-packages]: imagemagick"),
+        "{section}"
+    );
+    assert!(
+        section.contains("alternative /usr/bin/convert → /usr/bin/convert-im7.q16"),
+        "{section}"
+    );
+    let (code, stdout, stderr) = Run::toolforge(&image.0)
+        .read_only()
+        .launcher(&["thumbnail"])
+        .output();
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.contains("/tmp/red.png PNG 8x8 8x8+0+0"), "{stdout}");
+}
+
+/// Builds a bad app (with a Procfile, so that a group passes detection): it must fail with
+/// exactly one of our errors containing `expected`.
+fn assert_fails_with(files: &[(&str, &[u8])], expected: &[&str]) -> Build {
+    let mut files = files.to_vec();
+    files.push(("Procfile", b"job: true\n"));
+    let app = app_with_files(&files);
+    let built = toolforge_tests::build(app.path(), "apt-bad").expect_failure();
+    let _image = Image(built.image.clone());
+    for text in expected {
+        built.assert_output_contains(text);
+    }
+    assert_eq!(built.output.matches("! ERROR:").count(), 1, "{}", built.output);
+    assert!(!built.output.contains("panicked"), "{}", built.output);
+    built
+}
+
+#[test]
+fn unknown_package_suggests_close_names() {
+    assert_fails_with(
+        &[("Aptfile", b"# video\nffmepg\n")],
+        &[
+            "! ERROR: Unknown Debian package (Aptfile, line 2)",
+            "There is no package `ffmepg` in Debian 13 (trixie).",
+            "close names are: ffmpeg",
+        ],
+    );
+}
+
+#[test]
+fn version_that_does_not_exist() {
+    assert_fails_with(
+        &[(
+            "project.toml",
+            b"[org.toolforge.apt]\npackages = [\n  { name = \"make\", version = \"1.0\" },\n]\n",
+        )],
+        &[
+            "! ERROR: Package version not available (project.toml, line 3)",
+            "There is no version 1.0 of `make`",
+            "they have 4.",
+        ],
+    );
+}
+
+#[test]
+fn custom_repositories_and_deb_urls_are_refused() {
+    assert_fails_with(
+        &[(
+            "Aptfile",
+            b"ffmpeg\n:repo:deb http://apt.example.org/debian stable main\n",
+        )],
+        &[
+            "! ERROR: Custom package repositories are not supported (Aptfile, line 2)",
+            "Only packages of the stack's own Debian",
+        ],
+    );
+    assert_fails_with(
+        &[(
+            "project.toml",
+            b"[com.heroku.buildpacks.deb-packages]\ninstall = [\"x\"]\n\n[[com.heroku.buildpacks.deb-packages.sources]]\nuris = [\"http://apt.example.org\"]\n",
+        )],
+        &["! ERROR: Custom package repositories are not supported (project.toml, line 4)"],
+    );
+    assert_fails_with(
+        &[("Aptfile", b"https://example.org/tool_1.0_amd64.deb\n")],
+        &["! ERROR: Packages by URL are not supported (Aptfile, line 1)"],
+    );
+}
+
+#[test]
+fn malformed_project_toml_names_file_line_and_key() {
+    // Valid TOML (pack reads project.toml too, and stops at a syntax error before any buildpack
+    // runs), but not the shape the table must have.
+    assert_fails_with(
+        &[(
+            "project.toml",
+            b"[_]\nschema-version = \"0.2\"\n\n[org.toolforge.apt]\npackages = \"ffmpeg\"\n",
+        )],
+        &[
+            "! ERROR: Invalid project.toml (project.toml, line 5)",
+            "`org.toolforge.apt.packages`: invalid type: string \"ffmpeg\",",
+            "!     packages = \"ffmpeg\"",
+        ],
+    );
+}
+
+#[test]
+fn apps_without_packages_do_not_run_the_buildpack() {
+    let built = toolforge_tests::build(Path::new(&fixture("procfile-web")), "apt-none").expect_success();
+    let _image = Image(built.image.clone());
+    assert!(!built.output.contains("toolforge/apt)"), "{}", built.output);
+}
