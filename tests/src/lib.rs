@@ -157,6 +157,25 @@ impl Build {
         self
     }
 
+    /// Asserts that the build failed with exactly one of our rendered errors, which contains
+    /// every one of `expected`, and that nothing panicked.
+    ///
+    /// # Panics
+    ///
+    /// When it did not.
+    pub fn assert_one_error(&self, expected: &[&str]) {
+        assert!(
+            !self.success,
+            "pack build succeeded, but should have failed:\n{}",
+            self.output
+        );
+        for text in expected {
+            self.assert_output_contains(text);
+        }
+        assert_eq!(self.output.matches("! ERROR:").count(), 1, "{}", self.output);
+        assert!(!self.output.contains("panicked"), "{}", self.output);
+    }
+
     /// Asserts that the output contains `text`.
     ///
     /// # Panics

@@ -193,13 +193,9 @@ fn assert_fails_with(files: &[(&str, &[u8])], expected: &[&str]) -> Build {
     let mut files = files.to_vec();
     files.push(("Procfile", b"job: true\n"));
     let app = app_with_files(&files);
-    let built = toolforge_tests::build(app.path(), "apt-bad").expect_failure();
+    let built = toolforge_tests::build(app.path(), "apt-bad");
     let _image = Image(built.image.clone());
-    for text in expected {
-        built.assert_output_contains(text);
-    }
-    assert_eq!(built.output.matches("! ERROR:").count(), 1, "{}", built.output);
-    assert!(!built.output.contains("panicked"), "{}", built.output);
+    built.assert_one_error(expected);
     built
 }
 

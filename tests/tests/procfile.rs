@@ -103,13 +103,9 @@ fn duplicate_process_warns_and_the_later_line_wins() {
 /// file, the line and the fix.
 fn assert_build_fails_with(files: &[(&str, &[u8])], expected: &[&str]) {
     let app = app_with_files(files);
-    let built = build(app.path(), "procfile-bad").expect_failure();
+    let built = build(app.path(), "procfile-bad");
     let _image = Image(built.image.clone());
-    for text in expected {
-        built.assert_output_contains(text);
-    }
-    assert_eq!(built.output.matches("! ERROR:").count(), 1, "{}", built.output);
-    assert!(!built.output.contains("panicked"), "{}", built.output);
+    built.assert_one_error(expected);
 }
 
 #[test]
