@@ -820,7 +820,12 @@ pub fn remove_documentation(layer: &Path) {
 
 /// The multiarch library directories of the layer (`usr/lib/x86_64-linux-gnu`, …).
 fn multiarch_dirs(layer: &Path, base: &str) -> Vec<PathBuf> {
-    let Ok(entries) = std::fs::read_dir(layer.join(base)) else {
+    subdirectories(&layer.join(base), |name| name.contains("-linux-"))
+}
+
+/// The subdirectories of `dir` whose names satisfy `predicate`, sorted; none if it is unreadable.
+fn subdirectories(dir: &Path, predicate: impl Fn(&str) -> bool) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
         return Vec::new();
     };
     let mut dirs: Vec<PathBuf> = entries
@@ -831,7 +836,7 @@ fn multiarch_dirs(layer: &Path, base: &str) -> Vec<PathBuf> {
                 && path
                     .file_name()
                     .and_then(|name| name.to_str())
-                    .is_some_and(|name| name.contains("-linux-"))
+                    .is_some_and(&predicate)
         })
         .collect();
     dirs.sort();
@@ -934,24 +939,7 @@ pub fn layer_env(layer: &Path) -> LayerEnv {
 /// Variables that point programs at plugins and configuration they would otherwise look for only
 /// under `/usr` and `/etc`, for those the layer has.
 fn plugin_dirs(layer: &Path) -> Vec<(&'static str, Vec<PathBuf>)> {
-    let matching = |dir: &Path, prefix: &str| -> Vec<PathBuf> {
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            return Vec::new();
-        };
-        let mut found: Vec<PathBuf> = entries
-            .filter_map(Result::ok)
-            .map(|entry| entry.path())
-            .filter(|path| {
-                path.is_dir()
-                    && path
-                        .file_name()
-                        .and_then(|name| name.to_str())
-                        .is_some_and(|name| name.starts_with(prefix))
-            })
-            .collect();
-        found.sort();
-        found
-    };
+    let matching = |dir: &Path, prefix: &str| subdirectories(dir, |name| name.starts_with(prefix));
     let mut vars = Vec::new();
     for triple in multiarch_dirs(layer, "usr/lib") {
         // Graphviz finds its plugins (and their registry, config6a) only here unless told.
