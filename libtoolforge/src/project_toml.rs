@@ -23,16 +23,9 @@ impl ProjectToml {
     ///
     /// When it exists but cannot be read or is not TOML.
     pub fn read(dir: &Path) -> Result<Option<Self>, TomlError> {
-        match std::fs::read_to_string(dir.join(FILE)) {
-            Ok(text) => Self::parse(text).map(Some),
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(error) => Err(TomlError {
-                file: FILE.to_string(),
-                line: None,
-                message: error.to_string(),
-                excerpt: None,
-            }),
-        }
+        crate::toml_file::read_text(dir, FILE)?
+            .map(Self::parse)
+            .transpose()
     }
 
     /// # Errors

@@ -82,8 +82,17 @@ pub fn parse<T: DeserializeOwned>(text: &str, file: &str) -> Result<T, TomlError
 ///
 /// When the file exists but cannot be read or parsed.
 pub fn read<T: DeserializeOwned>(dir: &Path, file: &str) -> Result<Option<T>, TomlError> {
+    read_text(dir, file)?.map(|text| parse(&text, file)).transpose()
+}
+
+/// The text of `dir/file`; `Ok(None)` when there is no such file.
+///
+/// # Errors
+///
+/// When the file exists but cannot be read.
+pub fn read_text(dir: &Path, file: &str) -> Result<Option<String>, TomlError> {
     match std::fs::read_to_string(dir.join(file)) {
-        Ok(text) => parse(&text, file).map(Some),
+        Ok(text) => Ok(Some(text)),
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(error) => Err(TomlError {
             file: file.to_string(),
