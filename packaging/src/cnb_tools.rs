@@ -44,6 +44,20 @@ pub fn pack_binary() -> PathBuf {
     }
 }
 
+/// A `pack` command. Unless the caller chose one, it gets a fixed `PACK_VOLUME_KEY`: without it
+/// pack records a random key per image in `~/.pack/volume-keys.toml`, and builds running in
+/// parallel (the test suite) race on rewriting that file and fail to parse it.
+#[must_use]
+pub fn pack_command(pack: &Path) -> Command {
+    let mut command = Command::new(pack);
+    if std::env::var_os(PACK_VOLUME_KEY).is_none() {
+        command.env(PACK_VOLUME_KEY, "toolforge-buildpacks");
+    }
+    command
+}
+
+const PACK_VOLUME_KEY: &str = "PACK_VOLUME_KEY";
+
 fn built_pack_path() -> PathBuf {
     paths::cache_dir()
         .join("bin")

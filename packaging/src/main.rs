@@ -178,7 +178,7 @@ fn run_example(pack: &Path) -> anyhow::Result<()> {
     let app = paths::workspace_root().join("examples").join("hello");
     step::run("example: pack build", || {
         command::run(
-            Command::new(pack)
+            cnb_tools::pack_command(pack)
                 .args([
                     "build",
                     EXAMPLE_IMAGE,

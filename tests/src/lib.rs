@@ -198,7 +198,7 @@ impl Build {
 #[must_use]
 pub fn pack_build(app: &Path, image: &str, builder: &str, extra_args: &[&str]) -> Build {
     let started = Instant::now();
-    let output = Command::new(packaging::cnb_tools::pack_binary())
+    let output = packaging::cnb_tools::pack_command(&packaging::cnb_tools::pack_binary())
         .args(["build", image, "--builder", builder, "--path"])
         .arg(app)
         .args(["--trust-builder", "--pull-policy", "never", "--timestamps"])

@@ -123,7 +123,7 @@ fn create_floor_builder() {
     );
     let path = paths::generated_dir().join("builder-floor.toml");
     std::fs::write(&path, config).expect("write the floor builder's config");
-    let status = Command::new(cnb_tools::pack_binary())
+    let status = cnb_tools::pack_command(&cnb_tools::pack_binary())
         .args(["builder", "create", FLOOR_BUILDER, "--config"])
         .arg(&path)
         .args(["--pull-policy", "never", "--quiet"])
