@@ -7,7 +7,6 @@
 
 use packaging::stack::read_config;
 use packaging::{builder, buildpacks, cnb_tools, paths};
-use std::process::Command;
 use std::time::Duration;
 use toolforge_tests::{Build, Image, docker, fixture, pack_build, python_inventory_url, unique_image_name};
 
