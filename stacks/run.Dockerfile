@@ -27,6 +27,8 @@ COPY install-packages packages/run.txt /usr/local/lib/toolforge-stack/
 RUN /usr/local/lib/toolforge-stack/install-packages /usr/local/lib/toolforge-stack/run.txt \
  && sed -i 's/^# *\(en_US.UTF-8 UTF-8\)/\1/' /etc/locale.gen && locale-gen \
  && update-ca-certificates \
+ && sed -ri 's/^(passwd|group):.*/\1: files sss/' /etc/nsswitch.conf \
+ && grep -q '^passwd: files sss$' /etc/nsswitch.conf && grep -q '^group: files sss$' /etc/nsswitch.conf \
  && groupadd --gid "${RUN_GID}" toolforge \
  && useradd --uid "${RUN_UID}" --gid "${RUN_GID}" --home-dir /home/${RUN_USER} --create-home --shell /bin/bash "${RUN_USER}"
 

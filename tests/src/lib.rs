@@ -13,6 +13,8 @@ pub use packaging;
 
 pub use packaging::file_server;
 
+pub mod directory;
+
 use packaging::file_server::FileServer;
 use std::sync::OnceLock;
 
@@ -276,6 +278,8 @@ pub struct Run {
     env: Vec<(String, String)>,
     args: Vec<String>,
     read_only: bool,
+    mounts: Vec<String>,
+    network: Option<String>,
 }
 
 impl Run {
@@ -289,7 +293,38 @@ impl Run {
             env: vec![("PORT".to_string(), PORT.to_string())],
             args: Vec::new(),
             read_only: false,
+            mounts: Vec::new(),
+            network: None,
         }
+    }
+
+    /// As another user (`0`, `1002:1000`), or as the image's own (`None`: no `--user`).
+    #[must_use]
+    pub fn user(mut self, user: Option<&str>) -> Self {
+        self.user = user.map(ToString::to_string);
+        self
+    }
+
+    /// Without a variable the platform would set (`PORT`), to see the image's default.
+    #[must_use]
+    pub fn without_env(mut self, name: &str) -> Self {
+        self.env.retain(|(existing, _)| existing != name);
+        self
+    }
+
+    /// Bind-mounts a host path, as Toolforge mounts NFS and the LDAP configuration.
+    #[must_use]
+    pub fn mount(mut self, source: &Path, target: &str, read_only: bool) -> Self {
+        let mode = if read_only { ":ro" } else { "" };
+        self.mounts.push(format!("{}:{target}{mode}", source.display()));
+        self
+    }
+
+    /// On a Docker network the test created, to reach the servers it started there.
+    #[must_use]
+    pub fn network(mut self, network: &str) -> Self {
+        self.network = Some(network.to_string());
+        self
     }
 
     /// A read-only root file system with a writable `/tmp`: proves the app writes nowhere else.
@@ -308,9 +343,15 @@ impl Run {
 
     /// `launcher COMMAND…`, as Toolforge jobs start.
     #[must_use]
-    pub fn launcher(mut self, command: &[&str]) -> Self {
-        self.entrypoint = Some("launcher".to_string());
-        self.args = command.iter().map(ToString::to_string).collect();
+    pub fn launcher(self, command: &[&str]) -> Self {
+        self.entrypoint_command("launcher", command)
+    }
+
+    /// Any program as the entrypoint, bypassing the launcher (measurements, not how tools start).
+    #[must_use]
+    pub fn entrypoint_command(mut self, entrypoint: &str, args: &[&str]) -> Self {
+        self.entrypoint = Some(entrypoint.to_string());
+        self.args = args.iter().map(ToString::to_string).collect();
         self
     }
 
@@ -339,6 +380,12 @@ impl Run {
         }
         for (name, value) in &self.env {
             args.extend(["--env".into(), format!("{name}={value}")]);
+        }
+        for mount in &self.mounts {
+            args.extend(["--volume".into(), mount.clone()]);
+        }
+        if let Some(network) = &self.network {
+            args.extend(["--network".into(), network.clone()]);
         }
         if let Some(entrypoint) = &self.entrypoint {
             args.extend(["--entrypoint".into(), entrypoint.clone()]);

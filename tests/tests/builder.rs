@@ -39,11 +39,13 @@ fn builder_has_our_buildpacks_in_its_order() {
     assert!(ids.contains(&"toolforge/procfile"), "{ids:?}");
     assert!(ids.contains(&"toolforge/python"), "{ids:?}");
     assert!(ids.contains(&"toolforge/apt"), "{ids:?}");
+    assert!(ids.contains(&"toolforge/toolforge"), "{ids:?}");
     assert!(
         !ids.iter().any(|id| id.starts_with("toolforge-test/")),
         "test buildpacks must not ship in the builder: {ids:?}"
     );
-    // Every group starts with the optional apt buildpack, before any language buildpack.
+    // Every group starts with the optional apt buildpack, before any language buildpack, and ends
+    // with the runtime environment, which is required.
     let order: Value = serde_json::from_str(&image_label(&builder(), "io.buildpacks.buildpack.order"))
         .expect("order is JSON");
     let groups = order.as_array().expect("groups");
@@ -52,6 +54,17 @@ fn builder_has_our_buildpacks_in_its_order() {
         let first = &group["group"][0];
         assert_eq!(first["id"], "toolforge/apt", "{group}");
         assert_eq!(first["optional"], true, "{group}");
+        let last = group["group"].as_array().and_then(|buildpacks| buildpacks.last());
+        assert_eq!(
+            last.map(|last| &last["id"]),
+            Some(&Value::from("toolforge/toolforge")),
+            "{group}"
+        );
+        assert_ne!(
+            last.map(|last| &last["optional"]),
+            Some(&Value::Bool(true)),
+            "{group}"
+        );
     }
     assert!(order.to_string().contains("\"toolforge/procfile\""), "{order}");
 }

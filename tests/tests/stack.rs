@@ -247,3 +247,35 @@ fn build_image_keeps_the_run_image_package_list() {
         "the run image's package list includes build packages"
     );
 }
+
+#[test]
+fn accounts_resolve_through_files_then_sssd_and_the_build_image_has_libnss_wrapper() {
+    let config = read_config().expect("stacks/stack.toml");
+    // Without SSSD's pipes mounted, sss answers "unavailable" at once and files decide.
+    let output = run_in(
+        &config.images.run,
+        Some(toolforge_tests::TOOL_USER),
+        "grep -E '^(passwd|group):' /etc/nsswitch.conf; \
+         ls /usr/lib/x86_64-linux-gnu/libnss_sss.so.2; \
+         getent passwd root; getent passwd 52503 || echo \"no account: $?\"",
+        "",
+    );
+    assert_eq!(
+        output.lines().collect::<Vec<_>>(),
+        [
+            "passwd: files sss",
+            "group: files sss",
+            "/usr/lib/x86_64-linux-gnu/libnss_sss.so.2",
+            "root:x:0:0:root:/root:/bin/bash",
+            "no account: 2",
+        ],
+        "{output}"
+    );
+    let output = run_in(
+        &config.images.build,
+        None,
+        "ls /usr/lib/x86_64-linux-gnu/libnss_wrapper.so",
+        "",
+    );
+    assert_eq!(output.trim(), "/usr/lib/x86_64-linux-gnu/libnss_wrapper.so");
+}

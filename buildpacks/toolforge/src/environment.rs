@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 /// Where the tool's identity came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Identity {
-    /// `/etc/passwd` or SSSD already know the uid: nothing to serve.
-    Resolved,
+    /// `/etc/passwd` or SSSD already know the uid (by this name): nothing to serve.
+    Resolved(String),
     /// From LDAP.
     Ldap(User, Vec<Group>),
     /// Made up, because LDAP was not configured or failed (the reason, when it failed).
@@ -24,24 +24,43 @@ pub struct NssWrapper {
     pub library: String,
 }
 
-/// The variables for the process, and the notes to print to stderr (one line each).
+impl Identity {
+    /// The account's name.
+    #[must_use]
+    pub fn name(&self) -> &str {
+        match self {
+            Self::Resolved(name) => name,
+            Self::Ldap(user, _) | Self::Synthetic(user, _, _) => &user.name,
+        }
+    }
+}
+
+/// The variables for the process, and the notes to print to stderr (one line each). `inherited`
+/// gives the value a variable already has (from the platform, the image or the tool).
 #[must_use]
 pub fn variables(
     home: &(Home, Option<Unusable>),
     identity: &Identity,
     nss: Option<&NssWrapper>,
-    ld_preload: Option<&str>,
+    inherited: impl Fn(&str) -> Option<String>,
 ) -> (BTreeMap<String, String>, Vec<String>) {
     let mut variables = BTreeMap::new();
     let mut notes = Vec::new();
-    match &home.0 {
-        Home::Keep => {}
-        Home::ToolDataDir(dir) | Home::Private(dir) => {
-            variables.insert("HOME".to_string(), dir.display().to_string());
+    // As a login on the grid had them; scripts read these rather than asking NSS.
+    for name in ["USER", "LOGNAME"] {
+        if inherited(name).is_none_or(|value| value.is_empty()) {
+            variables.insert(name.to_string(), identity.name().to_string());
         }
     }
+    if let Some(dir) = home.0.dir() {
+        variables.insert("HOME".to_string(), dir.display().to_string());
+    }
     if let Some(reason) = &home.1 {
-        notes.push(format!("toolforge: HOME is a private directory: {reason}"));
+        let home = home
+            .0
+            .dir()
+            .map_or("unchanged".to_string(), |dir| dir.display().to_string());
+        notes.push(format!("toolforge: {reason}, so HOME is {home}"));
     }
     if let Identity::Synthetic(user, _, Some(reason)) = identity {
         notes.push(format!(
@@ -53,10 +72,8 @@ pub fn variables(
         variables.insert("NSS_WRAPPER_PASSWD".to_string(), nss.passwd.clone());
         variables.insert("NSS_WRAPPER_GROUP".to_string(), nss.group.clone());
         // Keep what the platform or the tool preloads; ours goes first.
-        let preload = match ld_preload.filter(|preload| !preload.is_empty()) {
-            Some(existing) if existing.split([' ', ':']).any(|entry| entry == nss.library) => {
-                existing.to_string()
-            }
+        let preload = match inherited("LD_PRELOAD").filter(|preload| !preload.is_empty()) {
+            Some(existing) if existing.split([' ', ':']).any(|entry| entry == nss.library) => existing,
             Some(existing) => format!("{} {existing}", nss.library),
             None => nss.library.clone(),
         };
@@ -82,8 +99,14 @@ mod tests {
     #[test]
     fn resolved_uid_gets_only_home() {
         let home = (Home::ToolDataDir(PathBuf::from("/data/project/mytool")), None);
-        let (variables, notes) = variables(&home, &Identity::Resolved, Some(&nss()), None);
-        assert_eq!(variables.keys().collect::<Vec<_>>(), ["HOME"]);
+        let (variables, notes) = variables(
+            &home,
+            &Identity::Resolved("toolforge".into()),
+            Some(&nss()),
+            |name| (name == "USER").then(|| "platform".to_string()),
+        );
+        assert_eq!(variables.keys().collect::<Vec<_>>(), ["HOME", "LOGNAME"]);
+        assert_eq!(variables["LOGNAME"], "toolforge");
         assert_eq!(variables["HOME"], "/data/project/mytool");
         assert!(notes.is_empty());
     }
@@ -101,7 +124,10 @@ mod tests {
             "/tmp/home-52503",
         );
         let identity = Identity::Synthetic(user, group, Some("LDAP did not answer within 2s".into()));
-        let (variables, notes) = variables(&home, &identity, Some(&nss()), Some("/usr/lib/libfoo.so"));
+        let (variables, notes) = variables(&home, &identity, Some(&nss()), |name| {
+            (name == "LD_PRELOAD").then(|| "/usr/lib/libfoo.so".to_string())
+        });
+        assert_eq!(variables["USER"], "tools.mytool");
         assert_eq!(variables["HOME"], "/tmp/home-52503");
         assert_eq!(
             variables["LD_PRELOAD"],
@@ -111,7 +137,7 @@ mod tests {
         assert_eq!(
             notes,
             [
-                "toolforge: HOME is a private directory: TOOL_DATA_DIR /data/project/mytool is not writable",
+                "toolforge: TOOL_DATA_DIR /data/project/mytool is not writable, so HOME is /tmp/home-52503",
                 "toolforge: using the synthetic user tools.mytool: LDAP did not answer within 2s",
             ]
         );
@@ -125,7 +151,7 @@ mod tests {
             &(Home::Keep, None),
             &Identity::Synthetic(user, group, None),
             Some(&nss()),
-            Some(&library),
+            |name| (name == "LD_PRELOAD").then(|| library.clone()),
         );
         assert!(!variables.contains_key("HOME"));
         assert_eq!(variables["LD_PRELOAD"], library);

@@ -1,9 +1,10 @@
-//! The Toolforge runtime environment (issue 6, in progress): see README.md for the contract and
-//! what is still to do. The decisions are implemented here as pure, tested functions; the
-//! buildpack (`main.rs`, `buildpack.toml`) and its exec.d program come with the LDAP lookup and the
-//! libnss-wrapper layer, which is why this crate is a library for now and is not packaged.
+//! The Toolforge runtime environment, as the exec.d program applies it at every process start.
+//! The decisions are pure functions (`home`, `identity`, `environment`) tested without servers;
+//! `exec_d` gathers the facts and acts on the decisions. The buildpack itself is `main.rs`.
 
 pub mod environment;
+pub mod exec_d;
 pub mod home;
 pub mod identity;
+pub mod ldap;
 pub mod ldap_config;
