@@ -29,6 +29,7 @@ fn ldap_image() -> &'static str {
 pub struct Directory {
     pub network: String,
     containers: Vec<String>,
+    volumes: Vec<String>,
 }
 
 impl Directory {
@@ -45,11 +46,16 @@ impl Directory {
         Self {
             network,
             containers: Vec::new(),
+            volumes: Vec::new(),
         }
     }
 
     /// Starts a container of the LDAP image known as `name` on the network.
     fn start(&mut self, name: &str, command: &[&str]) {
+        self.start_with(name, &[], command);
+    }
+
+    fn start_with(&mut self, name: &str, docker_args: &[&str], command: &[&str]) {
         let container = format!("{}-{name}", self.network);
         let mut args = vec![
             "run",
@@ -61,6 +67,7 @@ impl Directory {
             "--network-alias",
             name,
         ];
+        args.extend(docker_args);
         if let Some((entrypoint, _)) = command.split_first() {
             args.extend(["--entrypoint", entrypoint]);
         }
@@ -106,6 +113,40 @@ impl Directory {
         }
     }
 
+    /// SSSD reading the slapd started as `ldap-ro.test`, once it resolves the tool; returns the
+    /// Docker volume holding its pipes, for the tool's container to mount at `/var/lib/sss/pipes`
+    /// as Toolforge mounts the host's.
+    ///
+    /// # Panics
+    ///
+    /// When it does not resolve the tool within 30s.
+    #[must_use]
+    pub fn sssd(&mut self) -> String {
+        let volume = format!("{}-sss-pipes", self.network);
+        let _ = docker(&["volume", "rm", "--force", &volume]);
+        docker(&["volume", "create", &volume]).expect("create the pipes volume");
+        self.volumes.push(volume.clone());
+        self.start_with(
+            "sssd",
+            &["--volume", &format!("{volume}:/var/lib/sss/pipes")],
+            &["sssd", "--interactive", "--logger=stderr"],
+        );
+        let container = self.containers.last().expect("just started").clone();
+        let started = Instant::now();
+        loop {
+            match docker(&["exec", &container, "getent", "passwd", "52503"]) {
+                Ok(entry) if entry.starts_with("tools.mytool:") => return volume,
+                failed if started.elapsed() > Duration::from_secs(30) => {
+                    panic!(
+                        "sssd did not resolve the tool: {failed:?}\n{:?}",
+                        docker(&["logs", &container])
+                    );
+                }
+                _ => std::thread::sleep(Duration::from_millis(300)),
+            }
+        }
+    }
+
     /// A server that accepts connections and never answers.
     pub fn hanging(&mut self, name: &str) {
         self.start(
@@ -136,6 +177,9 @@ impl Drop for Directory {
     fn drop(&mut self) {
         for container in &self.containers {
             let _ = docker(&["rm", "--force", container]);
+        }
+        for volume in &self.volumes {
+            let _ = docker(&["volume", "rm", "--force", volume]);
         }
         let _ = docker(&["network", "rm", &self.network]);
     }

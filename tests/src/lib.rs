@@ -312,7 +312,8 @@ impl Run {
         self
     }
 
-    /// Bind-mounts a host path, as Toolforge mounts NFS and the LDAP configuration.
+    /// Bind-mounts a host path, as Toolforge mounts NFS and the LDAP configuration, or (a name that
+    /// is not a path) a Docker volume.
     #[must_use]
     pub fn mount(mut self, source: &Path, target: &str, read_only: bool) -> Self {
         let mode = if read_only { ":ro" } else { "" };

@@ -127,6 +127,37 @@ fn the_tools_account_comes_from_ldap_and_home_is_its_nfs_directory() {
 }
 
 #[test]
+fn with_sssd_pipes_mounted_the_account_comes_from_sssd() {
+    let image = identity_image();
+    let mut directory = Directory::new("sssd");
+    directory.slapd("ldap-ro.test");
+    let pipes = directory.sssd();
+    let data = tool_data_dir();
+    let (lines, notes) = job(
+        Run::toolforge(image)
+            .env("TOOL_DATA_DIR", TOOL_HOME)
+            .mount(data.path(), TOOL_HOME, false)
+            .mount(Path::new(&pipes), "/var/lib/sss/pipes", true),
+        "id; id -Gn tools.mytool; echo \"[$LD_PRELOAD] $USER\"; python identity.py",
+    );
+    // No LDAP configuration is mounted and libnss-wrapper is not preloaded: SSSD answered.
+    assert_eq!(
+        lines,
+        [
+            "uid=52503(tools.mytool) gid=52503(tools.mytool) groups=52503(tools.mytool)",
+            "tools.mytool project-tools",
+            "[] tools.mytool",
+            "name=tools.mytool",
+            "pw_dir=/data/project/mytool",
+            "home=/data/project/mytool",
+            "expanduser=/data/project/mytool",
+            "replica=/data/project/mytool/replica.my.cnf exists=True",
+        ]
+    );
+    assert!(notes.is_empty(), "{notes:?}");
+}
+
+#[test]
 fn without_mounts_the_tool_starts_and_serves_as_a_synthetic_account() {
     let image = identity_image();
     // No PORT from the platform: the image's default, 8000.
