@@ -6,8 +6,11 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
 
-/// How many of the last output lines an error message quotes.
-const TAIL_LINES: usize = 30;
+/// How many of the last output lines an error keeps: enough to find a tool's message above the
+/// usage text some print after it (npm).
+const TAIL_LINES: usize = 300;
+/// How many of those an error message quotes.
+const QUOTED_LINES: usize = 30;
 /// Tool output is indented under the buildpack's step.
 const INDENT: &str = "      ";
 
@@ -19,11 +22,36 @@ pub struct CommandError {
     pub exit_code: Option<i32>,
     /// Why it could not start, when it could not.
     pub spawn_error: Option<String>,
-    /// The last lines it printed (stdout and stderr, interleaved).
+    /// The last lines it printed (stdout and stderr, interleaved), up to 300.
     pub output_tail: String,
 }
 
 impl std::error::Error for CommandError {}
+
+impl CommandError {
+    /// The message for a failed build tool: `detail`, what the command did, the end of its
+    /// output quoted. `cause_is_app` when the app's files made it fail (a dependency, a script).
+    #[must_use]
+    pub fn message(
+        &self,
+        title: impl Into<String>,
+        detail: &str,
+        cause_is_app: bool,
+    ) -> crate::error::ErrorMessage {
+        let detail = format!("{detail}\n{self}.");
+        let message = if cause_is_app {
+            crate::error::ErrorMessage::app(title, detail)
+        } else {
+            crate::error::ErrorMessage::platform(title, detail)
+        };
+        let lines: Vec<&str> = self.output_tail.lines().collect();
+        if lines.is_empty() {
+            message
+        } else {
+            message.excerpt(lines[lines.len().saturating_sub(QUOTED_LINES)..].join("\n"))
+        }
+    }
+}
 
 impl std::fmt::Display for CommandError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -172,7 +200,10 @@ mod tests {
         assert!(log.starts_with("      line 1\n"), "{log}");
         assert!(log.contains("      oops\n"), "{log}");
         assert_eq!(error.exit_code, Some(3));
-        assert_eq!(error.output_tail.lines().count(), TAIL_LINES);
+        assert_eq!(error.output_tail.lines().count(), 42);
+        let quoted = error.message("t", "d", true).render();
+        assert!(!quoted.contains("line 12\n"), "{quoted}");
+        assert!(quoted.contains("line 13\n"), "{quoted}");
         assert!(error.output_tail.ends_with("oops\ndone"), "{}", error.output_tail);
         assert!(error.output_tail.contains("line 40"));
         assert!(error.to_string().starts_with("`bash -c for i in"), "{error}");

@@ -86,6 +86,15 @@ impl DownloadError {
     }
 }
 
+/// The sha256 of a file, in hex: for layer keys that depend on the app's files (lockfiles).
+///
+/// # Errors
+///
+/// When the file cannot be read.
+pub fn file_sha256(path: &std::path::Path) -> std::io::Result<String> {
+    Ok(format!("{:x}", Sha256::digest(std::fs::read(path)?)))
+}
+
 /// Rewrites `url` to the mirror, if one is set.
 #[must_use]
 pub fn apply_mirror(url: &str, mirror: Option<&str>) -> String {

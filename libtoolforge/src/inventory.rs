@@ -149,6 +149,34 @@ impl Inventory {
     }
 }
 
+/// Why an inventory could not be loaded.
+#[derive(Debug)]
+pub enum LoadError {
+    /// The operator's inventory URL did not answer.
+    Fetch(crate::download::DownloadError),
+    Invalid(InventoryError),
+}
+
+/// The operator's inventory at `operator_url` (a buildpack's `BP_<RUNTIME>_INVENTORY_URL`) when
+/// set, whose relative URLs resolve against it; else the buildpack's `built_in` one.
+///
+/// # Errors
+///
+/// When the URL does not answer or either inventory is invalid.
+pub fn load(
+    operator_url: Option<String>,
+    built_in: &str,
+    downloader: &crate::download::Downloader,
+) -> Result<Inventory, LoadError> {
+    match operator_url {
+        Some(url) => {
+            let text = downloader.fetch_text(&url).map_err(LoadError::Fetch)?;
+            Inventory::parse(&text, &url, Some(&url)).map_err(LoadError::Invalid)
+        }
+        None => Inventory::parse(built_in, "the built-in inventory", None).map_err(LoadError::Invalid),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -22,6 +22,7 @@ pub mod debian;
 pub mod download;
 pub mod error;
 pub mod inventory;
+pub mod languages;
 pub mod layer;
 pub mod output;
 pub mod project_toml;

@@ -8,6 +8,7 @@ pub mod command;
 pub mod file_server;
 pub mod inventory;
 pub mod mirror;
+pub mod node_mirror;
 pub mod paths;
 pub mod sbom;
 pub mod setup;

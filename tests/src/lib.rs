@@ -71,6 +71,34 @@ pub fn app_with_files(files: &[(&str, &[u8])]) -> tempfile::TempDir {
     dir
 }
 
+/// The server of the runtime mirrors `cargo packaging mirror` built (`python/`, `nodejs/`), on
+/// 127.0.0.1 for the whole test run.
+fn mirror_server() -> &'static FileServer {
+    static SERVER: OnceLock<FileServer> = OnceLock::new();
+    SERVER.get_or_init(|| FileServer::start(&packaging::paths::mirrors_dir()))
+}
+
+/// The served URL of the inventory in `dir`, one of the mirrors.
+///
+/// # Panics
+///
+/// When that mirror has not been built.
+fn served_inventory_url(dir: &Path) -> String {
+    assert!(
+        dir.join("inventory.toml").is_file(),
+        "{} has no inventory: run `cargo packaging mirror` first",
+        dir.display()
+    );
+    let relative = dir
+        .strip_prefix(packaging::paths::mirrors_dir())
+        .expect("each mirror is in the mirrors' directory");
+    format!(
+        "{}/{}/inventory.toml",
+        mirror_server().base_url,
+        relative.display()
+    )
+}
+
 /// The URL of the self-built CPython mirror's inventory (`cargo packaging mirror`), served on
 /// 127.0.0.1 for the whole test run.
 ///
@@ -79,33 +107,52 @@ pub fn app_with_files(files: &[(&str, &[u8])]) -> tempfile::TempDir {
 /// When the mirror has not been built.
 #[must_use]
 pub fn python_inventory_url() -> String {
-    static SERVER: OnceLock<FileServer> = OnceLock::new();
-    let server = SERVER.get_or_init(|| {
-        let dir = packaging::mirror::python_mirror_dir();
-        assert!(
-            dir.join("inventory.toml").is_file(),
-            "{} has no inventory: run `cargo packaging mirror` first",
-            dir.display()
-        );
-        FileServer::start(&dir)
-    });
-    format!("{}/inventory.toml", server.base_url)
+    served_inventory_url(&packaging::mirror::python_mirror_dir())
 }
 
-/// Builds a Python app with our builder, its runtime from the self-built mirror (the build
-/// reaches 127.0.0.1 through the host network).
+/// The URL of the Node.js mirror's inventory (`cargo packaging mirror`), served on 127.0.0.1 for
+/// the whole test run.
+///
+/// # Panics
+///
+/// When the mirror has not been built.
 #[must_use]
-pub fn python_build(app: &Path, purpose: &str) -> Build {
-    python_build_into(app, &unique_image_name(purpose), &[])
+pub fn nodejs_inventory_url() -> String {
+    served_inventory_url(&packaging::node_mirror::node_mirror_dir())
 }
 
-/// As [`python_build`], into `image` (a rebuild), with more `pack build` arguments.
+/// Builds an app with our builder, its runtimes (Python, Node.js) from the self-built mirrors (the
+/// build reaches 127.0.0.1 through the host network).
 #[must_use]
-pub fn python_build_into(app: &Path, image: &str, extra_args: &[&str]) -> Build {
-    let inventory = format!("BP_PYTHON_INVENTORY_URL={}", python_inventory_url());
-    let mut args = vec!["--network", "host", "--env", inventory.as_str()];
-    args.extend_from_slice(extra_args);
-    pack_build(app, image, &builder(), &args)
+pub fn mirrored_build(app: &Path, purpose: &str) -> Build {
+    mirrored_build_into(app, &unique_image_name(purpose), &[])
+}
+
+/// As [`mirrored_build`], into `image` (a rebuild), with more `pack build` arguments.
+#[must_use]
+pub fn mirrored_build_into(app: &Path, image: &str, extra_args: &[&str]) -> Build {
+    let mut args = mirror_args();
+    args.extend(extra_args.iter().map(ToString::to_string));
+    pack_build(
+        app,
+        image,
+        &builder(),
+        &args.iter().map(String::as_str).collect::<Vec<_>>(),
+    )
+}
+
+/// The `pack build` arguments that point the buildpacks at both mirrors' inventories, reached
+/// through the host network, so that an app using Python and Node.js gets both runtimes there.
+#[must_use]
+pub fn mirror_args() -> Vec<String> {
+    vec![
+        "--network".to_string(),
+        "host".to_string(),
+        "--env".to_string(),
+        format!("BP_PYTHON_INVENTORY_URL={}", python_inventory_url()),
+        "--env".to_string(),
+        format!("BP_NODEJS_INVENTORY_URL={}", nodejs_inventory_url()),
+    ]
 }
 
 /// A unique image name, so tests running in parallel never share an image or its caches.

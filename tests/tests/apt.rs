@@ -4,8 +4,8 @@
 
 use std::path::Path;
 use toolforge_tests::{
-    Build, Image, Run, app_with_files, builder, fixture, fixture_copy, pack_build, python_build,
-    python_build_into, unique_image_name,
+    Build, Image, Run, app_with_files, builder, fixture, fixture_copy, mirrored_build, mirrored_build_into,
+    pack_build, unique_image_name,
 };
 
 /// The apt buildpack's section of the log: from its header to the next buildpack's.
@@ -29,7 +29,7 @@ fn line_with<'a>(output: &'a str, text: &str) -> &'a str {
 #[test]
 fn ffmpeg_and_dot_run_from_the_web_handler_and_a_rebuild_downloads_nothing() {
     let app = fixture_copy("apt-ffmpeg-graphviz");
-    let built = python_build(app.path(), "apt-ffmpeg-graphviz").expect_success();
+    let built = mirrored_build(app.path(), "apt-ffmpeg-graphviz").expect_success();
     let image = Image(built.image.clone());
     let section = apt_section(&built.output);
     assert!(
@@ -70,7 +70,7 @@ fn ffmpeg_and_dot_run_from_the_web_handler_and_a_rebuild_downloads_nothing() {
     drop(web);
 
     // Unchanged: the index and the packages come from the cache, nothing is downloaded.
-    let rebuilt = python_build_into(app.path(), &image.0, &[]).expect_success();
+    let rebuilt = mirrored_build_into(app.path(), &image.0, &[]).expect_success();
     let section = apt_section(&rebuilt.output);
     assert!(
         section.contains("Using the cached Debian package index"),
@@ -102,7 +102,7 @@ fn ffmpeg_and_dot_run_from_the_web_handler_and_a_rebuild_downloads_nothing() {
 
 #[test]
 fn python_extension_compiles_against_a_dev_package_and_loads_at_run_time() {
-    let built = python_build(&fixture("apt-pygraphviz"), "apt-pygraphviz").expect_success();
+    let built = mirrored_build(&fixture("apt-pygraphviz"), "apt-pygraphviz").expect_success();
     let image = Image(built.image.clone());
     built.assert_output_contains("Packages from project.toml [org.toolforge.apt]: libgraphviz-dev");
     // pip built it here, against the layer's headers (no wheel exists).

@@ -4,7 +4,8 @@
 use std::path::Path;
 use toolforge_tests::file_server::FileServer;
 use toolforge_tests::{
-    Build, Image, Run, WebContainer, app_with_files, fixture, fixture_copy, python_build, python_build_into,
+    Build, Image, Run, WebContainer, app_with_files, fixture, fixture_copy, mirrored_build,
+    mirrored_build_into,
 };
 
 /// Runs the image's web process as Toolforge does, on a read-only root.
@@ -23,7 +24,7 @@ fn assert_index(web: &WebContainer, fixture: &str, python_minor: &str) -> String
 }
 
 fn build_ok(app: &Path, purpose: &str) -> (Build, Image) {
-    let built = python_build(app, purpose).expect_success();
+    let built = mirrored_build(app, purpose).expect_success();
     let image = Image(built.image.clone());
     (built, image)
 }
@@ -65,7 +66,7 @@ fn flask_with_pip_serves_and_rebuilds_without_installing() {
     );
 
     // No change: nothing is installed again.
-    let rebuilt = python_build_into(app.path(), &image.0, &[]).expect_success();
+    let rebuilt = mirrored_build_into(app.path(), &image.0, &[]).expect_success();
     rebuilt.assert_output_contains("Reusing Python 3.13.");
     rebuilt.assert_output_contains("Reusing dependencies from the cache");
     assert!(
@@ -86,7 +87,7 @@ fn flask_with_pip_serves_and_rebuilds_without_installing() {
     let mut text = std::fs::read_to_string(&base).unwrap();
     text.push_str("# a comment changes the file\n");
     std::fs::write(&base, text).unwrap();
-    let changed = python_build_into(app.path(), &image.0, &[]).expect_success();
+    let changed = mirrored_build_into(app.path(), &image.0, &[]).expect_success();
     changed.assert_output_contains("Not reusing cached dependencies: requirements/base.txt changed");
     changed.assert_output_contains("Reusing Python 3.13.");
     let web = serve(&image);
@@ -153,7 +154,7 @@ fn mysqlclient_compiles_against_the_build_image_and_loads_at_run_time() {
     let mut text = std::fs::read_to_string(&requirements).unwrap();
     text.push_str("# changed\n");
     std::fs::write(&requirements, text).unwrap();
-    let rebuilt = python_build_into(app.path(), &image.0, &[]).expect_success();
+    let rebuilt = mirrored_build_into(app.path(), &image.0, &[]).expect_success();
     rebuilt.assert_output_contains("Not reusing cached dependencies: requirements.txt changed");
     rebuilt.assert_output_contains("Using cached mysqlclient-2.3.1-cp313-cp313-linux_x86_64.whl");
     assert!(
@@ -188,7 +189,7 @@ fn runtime_txt_is_accepted_with_a_note_and_requirements_win_over_lockfiles() {
 
 /// Builds a bad app: it must fail with exactly one of our errors containing `expected`.
 fn assert_python_build_fails_with(app: &Path, expected: &[&str]) -> Build {
-    let built = python_build(app, "python-bad");
+    let built = mirrored_build(app, "python-bad");
     let _image = Image(built.image.clone());
     built.assert_one_error(expected);
     built
@@ -334,7 +335,7 @@ fn corrupt_runtime_download_fails_and_caches_nothing() {
     failed.assert_output_contains(&"0".repeat(64));
 
     // Nothing of the failed build was kept: the good mirror's archive is downloaded anew.
-    let rebuilt = python_build_into(app.path(), &image.0, &[]).expect_success();
+    let rebuilt = mirrored_build_into(app.path(), &image.0, &[]).expect_success();
     rebuilt.assert_output_contains("Downloading Python 3.13.");
     assert!(!rebuilt.output.contains("Reusing Python"), "{}", rebuilt.output);
 }

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 use toolforge_tests::directory::Directory;
-use toolforge_tests::{Image, Run, app_with_files, build, fixture, python_build_into};
+use toolforge_tests::{Image, Run, app_with_files, build, fixture, mirrored_build_into};
 
 const TOOL_HOME: &str = "/data/project/mytool";
 
@@ -19,7 +19,7 @@ fn identity_image() -> &'static str {
     static IMAGE: OnceLock<String> = OnceLock::new();
     IMAGE.get_or_init(|| {
         let image = "toolforge-test/toolforge-identity".to_string();
-        let built = python_build_into(&fixture("toolforge-identity"), &image, &[]).expect_success();
+        let built = mirrored_build_into(&fixture("toolforge-identity"), &image, &[]).expect_success();
         built.assert_output_contains("Toolforge runtime environment");
         image
     })

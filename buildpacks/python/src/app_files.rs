@@ -7,19 +7,7 @@ use serde::Deserialize;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-/// Files that make an app a Python app.
-const PYTHON_FILES: [&str; 10] = [
-    "requirements.txt",
-    "pyproject.toml",
-    "uv.lock",
-    "poetry.lock",
-    "Pipfile",
-    "Pipfile.lock",
-    "setup.py",
-    "setup.cfg",
-    ".python-version",
-    "runtime.txt",
-];
+use libtoolforge::languages::{self, PYTHON_FILES};
 
 /// Names that are almost certainly meant to be one of ours. Detection passes on them so the
 /// build can say what to rename.
@@ -38,8 +26,12 @@ const NEAR_MISSES: [(&str, &str); 12] = [
     ("runtime.text", "runtime.txt"),
 ];
 
-/// Whether detection passes.
+/// Whether detection passes: when the app states its languages, whether Python is one of them;
+/// otherwise whether it has a Python file (or a near miss of one).
 pub(crate) fn detects(app_dir: &Path) -> bool {
+    if let Some(declared) = languages::declared_for_detection(app_dir) {
+        return declared.python;
+    }
     PYTHON_FILES
         .iter()
         .chain(NEAR_MISSES.iter().map(|(near_miss, _)| near_miss))

@@ -242,15 +242,7 @@ fn command_message(step: Step, error: &CommandError) -> ErrorMessage {
             true,
         ),
     };
-    let detail = format!("{detail}\n{error}.");
-    let mut message = if cause_is_app {
-        ErrorMessage::app(title, detail)
-    } else {
-        ErrorMessage::platform(title, detail)
-    };
-    if !error.output_tail.is_empty() {
-        message = message.excerpt(error.output_tail.clone());
-    }
+    let mut message = error.message(title, &detail, cause_is_app);
     if let Some(fix) = fix {
         message = message.fix(fix);
     }

@@ -14,7 +14,7 @@ use libcnb::detect::{DetectContext, DetectResult, DetectResultBuilder};
 use libcnb::generic::{GenericMetadata, GenericPlatform};
 use libcnb::{Buildpack, Platform, buildpack_main};
 use libtoolforge::download::Downloader;
-use libtoolforge::inventory::Inventory;
+use libtoolforge::inventory::{self, Inventory, LoadError};
 use libtoolforge::output::BuildOutput;
 
 /// The production inventory: python-build-standalone releases (see `cargo packaging inventory`).
@@ -119,16 +119,11 @@ fn load_inventory(
     context: &BuildContext<PythonBuildpack>,
     downloader: &Downloader,
 ) -> Result<Inventory, PythonBuildpackError> {
-    match context.platform.env().get_string_lossy(INVENTORY_URL_ENV) {
-        Some(url) => {
-            let text = downloader
-                .fetch_text(&url)
-                .map_err(PythonBuildpackError::InventoryFetch)?;
-            Inventory::parse(&text, &url, Some(&url)).map_err(PythonBuildpackError::Inventory)
-        }
-        None => Inventory::parse(INVENTORY, "the built-in inventory", None)
-            .map_err(PythonBuildpackError::Inventory),
-    }
+    let url = context.platform.env().get_string_lossy(INVENTORY_URL_ENV);
+    inventory::load(url, INVENTORY, downloader).map_err(|error| match error {
+        LoadError::Fetch(error) => PythonBuildpackError::InventoryFetch(error),
+        LoadError::Invalid(error) => PythonBuildpackError::Inventory(error),
+    })
 }
 
 buildpack_main!(PythonBuildpack);

@@ -8,6 +8,9 @@ use std::path::PathBuf;
 pub(crate) enum ToolforgeBuildpackError {
     /// `[org.toolforge.env]` is not valid.
     Config(TomlError),
+    /// `[org.toolforge.languages]` is not valid (detection ignored it, so it is reported here, in
+    /// the one buildpack of every group).
+    Languages(TomlError),
     /// The stack's build image lacks libnss-wrapper, which the layer copies.
     NssWrapperMissing(PathBuf),
     WriteLayer(std::io::Error),
@@ -24,6 +27,11 @@ pub(crate) fn error_message(error: &ToolforgeBuildpackError) -> ErrorMessage {
         ToolforgeBuildpackError::Config(error) => error
             .message()
             .fix("`[org.toolforge.env]` takes one setting, `keep-home = true` or `false`."),
+
+        ToolforgeBuildpackError::Languages(error) => error.message().fix(
+            "`[org.toolforge.languages]` lists languages as `python = true`, `nodejs = true` or \
+             `php = true`; remove the table to let the app's files decide.",
+        ),
 
         ToolforgeBuildpackError::NssWrapperMissing(path) => ErrorMessage::platform(
             "libnss-wrapper is missing from the build image",

@@ -24,6 +24,7 @@ impl Buildpack for ToolforgeBuildpack {
     fn build(&self, context: BuildContext<Self>) -> libcnb::Result<BuildResult, Self::Error> {
         let mut output = BuildOutput::start("Toolforge runtime environment", "toolforge/toolforge");
         let config = config::read(&context.app_dir).map_err(ToolforgeBuildpackError::Config)?;
+        libtoolforge::languages::declared(&context.app_dir).map_err(ToolforgeBuildpackError::Languages)?;
         environment_layer::create(&context, &config)?;
         output.step(&format!(
             "PORT defaults to {}; the tool's account is known by name in every process",

@@ -8,10 +8,15 @@
 use packaging::stack::read_config;
 use packaging::{builder, buildpacks, cnb_tools, paths};
 use std::time::Duration;
-use toolforge_tests::{Build, Image, docker, fixture, pack_build, python_inventory_url, unique_image_name};
+use toolforge_tests::{Build, Image, docker, fixture, mirror_args, pack_build, unique_image_name};
 
 const FLOOR_BUILDER: &str = "toolforge-test/builder-floor:latest";
-const DEFAULT_FIXTURES: [&str; 2] = ["procfile-web", "python-flask-pip"];
+const DEFAULT_FIXTURES: [&str; 4] = [
+    "procfile-web",
+    "python-flask-pip",
+    "nodejs-express-npm",
+    "python-flask-vite",
+];
 
 fn main() {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
@@ -40,14 +45,9 @@ fn main() {
     println!("|---|---|---|---|---|---|");
     for name in &fixtures {
         let app = fixture(name);
-        // Python fixtures get their runtime from the self-built mirror, through the host network.
-        let inventory = name
-            .starts_with("python-")
-            .then(|| format!("BP_PYTHON_INVENTORY_URL={}", python_inventory_url()));
-        let args: Vec<&str> = inventory
-            .as_deref()
-            .map(|inventory| vec!["--network", "host", "--env", inventory])
-            .unwrap_or_default();
+        // Runtimes come from the self-built mirrors, through the host network.
+        let mirror_args = mirror_args();
+        let args: Vec<&str> = mirror_args.iter().map(String::as_str).collect();
         let mut cold = Vec::new();
         let mut warm = Vec::new();
         let mut floor_cold = Vec::new();

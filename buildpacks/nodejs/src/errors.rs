@@ -1,0 +1,320 @@
+//! Everything that can stop this buildpack, and the one function that explains it.
+
+use crate::node_version::{InvalidRange, Origin};
+use crate::package_json::{PACKAGE_JSON, PackageJsonError};
+use crate::package_manager::{ChoiceError, Manager};
+use libtoolforge::archive::ArchiveError;
+use libtoolforge::command::CommandError;
+use libtoolforge::download::DownloadError;
+use libtoolforge::error::{ErrorMessage, Location};
+use libtoolforge::inventory::InventoryError;
+use libtoolforge::toml_file::TomlError;
+
+#[derive(Debug)]
+pub(crate) enum NodejsBuildpackError {
+    PackageJson(PackageJsonError),
+    Config(TomlError),
+    InvalidRange {
+        error: InvalidRange,
+        line: Option<usize>,
+    },
+    VersionNotAvailable {
+        requested: String,
+        origin: Option<Origin>,
+        line: Option<usize>,
+        available: String,
+    },
+    Choice {
+        error: ChoiceError,
+        line: Option<usize>,
+    },
+    InventoryFetch(DownloadError),
+    Inventory(InventoryError),
+    Download {
+        version: String,
+        error: DownloadError,
+    },
+    Unpack {
+        version: String,
+        error: ArchiveError,
+    },
+    Command {
+        step: Step,
+        error: CommandError,
+    },
+    Io {
+        what: String,
+        error: std::io::Error,
+    },
+}
+
+/// What a failed command was doing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Step {
+    InstallManager { manager: Manager, version: String },
+    Install { manager: Manager, has_lockfile: bool },
+    BuildScript { script: &'static str },
+    Prune { manager: Manager },
+}
+
+impl From<NodejsBuildpackError> for libcnb::Error<NodejsBuildpackError> {
+    fn from(error: NodejsBuildpackError) -> Self {
+        Self::BuildpackError(error)
+    }
+}
+
+fn at_package_json(line: Option<usize>) -> Location {
+    line.map_or_else(
+        || Location::file(PACKAGE_JSON),
+        |line| Location::line(PACKAGE_JSON, line),
+    )
+}
+
+pub(crate) fn error_message(error: &NodejsBuildpackError) -> ErrorMessage {
+    match error {
+        NodejsBuildpackError::PackageJson(error) => ErrorMessage::app(
+            "Invalid package.json",
+            format!("package.json cannot be read: {}.", error.message),
+        )
+        .at(at_package_json(error.line))
+        .fix("correct package.json (it must be JSON, with `engines.node` and `packageManager` as strings) and commit it."),
+
+        NodejsBuildpackError::Config(error) => error.message().fix(
+            "`[org.toolforge.nodejs]` takes `prune-dev-dependencies = true|false` and `launch = true|false`.",
+        ),
+
+        NodejsBuildpackError::InvalidRange { error, line } => ErrorMessage::app(
+            "Invalid Node.js version",
+            format!("The Node.js version `{}` in {} cannot be used: {}.", error.text, error.origin, error.message),
+        )
+        .at(match error.origin {
+            Origin::EnginesNode => at_package_json(*line),
+            origin => Location::line(origin.file(), 1),
+        })
+        .fix("write an npm version range such as `24.x`, `>=22 <25` or `^24.11`, or an exact version such as `24.11.1`."),
+
+        NodejsBuildpackError::VersionNotAvailable {
+            requested,
+            origin,
+            line,
+            available,
+        } => {
+            let message = ErrorMessage::app(
+                "Node.js version not available",
+                format!(
+                    "No Node.js release satisfies `{requested}`{}. The releases available are: {available}.",
+                    origin.map(|origin| format!(" ({origin})")).unwrap_or_default()
+                ),
+            )
+            .fix("ask for a range that includes one of these releases (for example `24.x`).");
+            match origin {
+                Some(Origin::EnginesNode) => message.at(at_package_json(*line)),
+                Some(origin) => message.at(Location::line(origin.file(), 1)),
+                None => message,
+            }
+        }
+
+        NodejsBuildpackError::Choice { error, line } => choice_message(error, *line),
+
+        NodejsBuildpackError::InventoryFetch(error) => error.message("the Node.js inventory"),
+
+        NodejsBuildpackError::Inventory(error) => ErrorMessage::platform(
+            "Invalid Node.js inventory",
+            format!("The list of Node.js releases this builder can install is broken: {error}."),
+        ),
+
+        NodejsBuildpackError::Download { version, error } => error.message(&format!("Node.js {version}")),
+
+        NodejsBuildpackError::Unpack { version, error } => error.message(&format!("Node.js {version}")),
+
+        NodejsBuildpackError::Command { step, error } => command_message(step, error),
+
+        NodejsBuildpackError::Io { what, error } => ErrorMessage::platform(
+            format!("Cannot {what}"),
+            format!("The file system said: {error}."),
+        ),
+    }
+}
+
+fn choice_message(error: &ChoiceError, line: Option<usize>) -> ErrorMessage {
+    match error {
+        ChoiceError::UnknownManager { field } => ErrorMessage::app(
+            "Unknown package manager",
+            format!(
+                "package.json asks for the package manager `{field}`; this buildpack installs \
+                 dependencies with npm, pnpm or Yarn."
+            ),
+        )
+        .at(at_package_json(line))
+        .fix("set `packageManager` to `npm@<version>`, `pnpm@<version>` or `yarn@<version>`, or remove it to use npm."),
+
+        ChoiceError::NoExactVersion { field } => ErrorMessage::app(
+            "Package manager without an exact version",
+            format!("package.json asks for the package manager `{field}`, without an exact version."),
+        )
+        .at(at_package_json(line))
+        .fix("name an exact version, as corepack requires too: for example `pnpm@10.34.8`."),
+
+        ChoiceError::SeveralLockfiles { lockfiles } => ErrorMessage::app(
+            "Lockfiles of several package managers",
+            format!(
+                "This app has {}: each belongs to another package manager, so which one installs the \
+                 dependencies is ambiguous.",
+                lockfiles.join(" and ")
+            ),
+        )
+        .at(Location::file(lockfiles.last().copied().unwrap_or_default()))
+        .fix(
+            "delete the lockfiles of the managers you do not use (`git rm`), or name the one you use in \
+             package.json's `packageManager` field (for example `\"packageManager\": \"npm@11.6.2\"`).",
+        ),
+    }
+}
+
+fn command_message(step: &Step, error: &CommandError) -> ErrorMessage {
+    let error = &without_npm_usage(error);
+    match step {
+        Step::InstallManager { manager, version } => error.message(
+            format!("Cannot install {manager} {version}"),
+            &format!("Installing {}@{version} from the npm registry failed.", manager.package()),
+            false,
+        ),
+        Step::Install { manager, has_lockfile } => {
+            let message = error.message(
+                format!("Installing dependencies with {manager} failed"),
+                &format!(
+                    "{manager} could not install the app's dependencies; its own message is at the end \
+                     of its output, quoted here."
+                ),
+                true,
+            );
+            if *has_lockfile {
+                message.at(Location::file(manager.lockfile())).fix(format!(
+                    "if {manager} says the lockfile does not match package.json, run `{} install` and \
+                     commit {}; otherwise correct the dependency it names in package.json.",
+                    manager.command(),
+                    manager.lockfile()
+                ))
+            } else {
+                message.at(Location::file(PACKAGE_JSON)).fix(
+                    "correct the dependency it names in package.json, and commit a lockfile so that every \
+                     build installs the same versions.",
+                )
+            }
+        }
+        Step::BuildScript { script } => error
+            .message(
+                format!("The `{script}` script failed"),
+                &format!("package.json's `{script}` script exits with an error; its output is above and its end is quoted here."),
+                true,
+            )
+            .at(Location::file(PACKAGE_JSON))
+            .fix(format!(
+                "run the `{script}` script locally from a clean checkout and fix what it reports."
+            )),
+        Step::Prune { manager } => error
+            .message(
+                format!("Removing development dependencies with {manager} failed"),
+                "After the build script, the development dependencies are removed from node_modules.",
+                true,
+            )
+            .fix("keep them with `prune-dev-dependencies = false` under `[org.toolforge.nodejs]` in project.toml."),
+    }
+}
+
+/// npm prints the command's usage after the reason it failed (`npm error`, a one-line
+/// description, `npm error`, `npm error Usage:`, …), which would push the reason out of the quote.
+fn without_npm_usage(error: &CommandError) -> CommandError {
+    let lines: Vec<&str> = error.output_tail.lines().collect();
+    match lines.iter().position(|line| line.starts_with("npm error Usage:")) {
+        Some(usage) => CommandError {
+            output_tail: lines[..usage.saturating_sub(3)].join("\n"),
+            ..error.clone()
+        },
+        None => error.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn render(error: &NodejsBuildpackError) -> String {
+        error_message(error).render()
+    }
+
+    #[test]
+    fn version_not_available() {
+        insta::assert_snapshot!(render(&NodejsBuildpackError::VersionNotAvailable {
+            requested: ">=99".into(),
+            origin: Some(Origin::EnginesNode),
+            line: Some(4),
+            available: "26.x, 24.x, 22.x, 20.x".into(),
+        }));
+    }
+
+    #[test]
+    fn several_lockfiles() {
+        insta::assert_snapshot!(render(&NodejsBuildpackError::Choice {
+            error: ChoiceError::SeveralLockfiles {
+                lockfiles: vec!["package-lock.json", "yarn.lock"]
+            },
+            line: None,
+        }));
+    }
+
+    #[test]
+    fn unknown_manager() {
+        insta::assert_snapshot!(render(&NodejsBuildpackError::Choice {
+            error: ChoiceError::UnknownManager {
+                field: "bun@1.1.0".into()
+            },
+            line: Some(5),
+        }));
+    }
+
+    #[test]
+    fn lockfile_out_of_sync() {
+        insta::assert_snapshot!(render(&NodejsBuildpackError::Command {
+            step: Step::Install {
+                manager: Manager::Npm,
+                has_lockfile: true
+            },
+            error: CommandError {
+                command: "npm ci --no-audit --no-fund".into(),
+                exit_code: Some(1),
+                spawn_error: None,
+                output_tail: "npm error `npm ci` can only install packages when your package.json and \
+                              package-lock.json are in sync.\nnpm error Missing: is-number@7.0.0 from lock file\n\
+                              npm error\nnpm error Clean install a project\nnpm error\nnpm error Usage:\n\
+                              npm error npm ci"
+                    .into(),
+            },
+        }));
+    }
+
+    #[test]
+    fn build_script_failed() {
+        insta::assert_snapshot!(render(&NodejsBuildpackError::Command {
+            step: Step::BuildScript { script: "build" },
+            error: CommandError {
+                command: "npm run build".into(),
+                exit_code: Some(1),
+                spawn_error: None,
+                output_tail: "vite: could not resolve ./missing.js".into(),
+            },
+        }));
+    }
+
+    #[test]
+    fn invalid_nvmrc() {
+        insta::assert_snapshot!(render(&NodejsBuildpackError::InvalidRange {
+            error: InvalidRange {
+                origin: Origin::Nvmrc,
+                text: "twenty".into(),
+                message: "it is not a version range (invalid version)".into(),
+            },
+            line: None,
+        }));
+    }
+}

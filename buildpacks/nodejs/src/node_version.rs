@@ -1,0 +1,320 @@
+//! Which Node.js the app gets: `engines.node` in package.json, else `.node-version`, else `.nvmrc`
+//! (npm's semver ranges in each), else the newest major in active LTS on the day of the build,
+//! as Node.js's release schedule has it.
+
+use libtoolforge::inventory::{Inventory, Release};
+use node_semver::{Range, Version};
+use serde::Deserialize;
+use std::fmt;
+use std::path::Path;
+
+const SCHEDULE: &str = include_str!("../release-schedule.toml");
+
+/// Where the requested range came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Origin {
+    EnginesNode,
+    NodeVersionFile,
+    Nvmrc,
+}
+
+impl Origin {
+    pub(crate) fn file(self) -> &'static str {
+        match self {
+            Self::EnginesNode => "package.json",
+            Self::NodeVersionFile => ".node-version",
+            Self::Nvmrc => ".nvmrc",
+        }
+    }
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::EnginesNode => "engines.node in package.json",
+            Self::NodeVersionFile => ".node-version",
+            Self::Nvmrc => ".nvmrc",
+        })
+    }
+}
+
+/// What the app asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Request {
+    Range {
+        text: String,
+        range: Range,
+        origin: Origin,
+    },
+    /// Nothing, or `lts/*`: the newest major in active LTS.
+    Lts { origin: Option<Origin> },
+}
+
+/// A version file or `engines.node` that is not a range.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct InvalidRange {
+    pub(crate) origin: Origin,
+    pub(crate) text: String,
+    pub(crate) message: String,
+}
+
+impl Request {
+    /// Reads the request; `engines_node` is package.json's `engines.node`.
+    pub(crate) fn read(app_dir: &Path, engines_node: Option<&str>) -> Result<Self, InvalidRange> {
+        if let Some(text) = engines_node {
+            return parse(text, Origin::EnginesNode);
+        }
+        for origin in [Origin::NodeVersionFile, Origin::Nvmrc] {
+            if let Ok(contents) = std::fs::read_to_string(app_dir.join(origin.file())) {
+                let line = contents
+                    .lines()
+                    .map(str::trim)
+                    .find(|line| !line.is_empty() && !line.starts_with('#'))
+                    .unwrap_or_default();
+                return parse(line, origin);
+            }
+        }
+        Ok(Self::Lts { origin: None })
+    }
+
+    pub(crate) fn origin(&self) -> Option<Origin> {
+        match self {
+            Self::Range { origin, .. } => Some(*origin),
+            Self::Lts { origin } => *origin,
+        }
+    }
+
+    /// The newest release the request allows; `today` is `YYYY-MM-DD`.
+    pub(crate) fn resolve<'a>(&self, inventory: &'a Inventory, today: &str) -> Option<&'a Release> {
+        match self {
+            Self::Range { range, .. } => inventory.newest_matching(|version| {
+                Version::parse(version.to_string()).is_ok_and(|version| range.satisfies(&version))
+            }),
+            Self::Lts { .. } => schedule()
+                .lts_majors(today)
+                .into_iter()
+                .find_map(|major| inventory.newest_matching(|version| version.major == major))
+                .or_else(|| inventory.releases().first()),
+        }
+    }
+}
+
+impl fmt::Display for Request {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Range { text, .. } => f.write_str(text),
+            Self::Lts { .. } => f.write_str("the newest LTS"),
+        }
+    }
+}
+
+fn parse(text: &str, origin: Origin) -> Result<Request, InvalidRange> {
+    let trimmed = text.trim();
+    let lower = trimmed.to_ascii_lowercase();
+    if lower == "lts/*" || lower == "lts" {
+        return Ok(Request::Lts { origin: Some(origin) });
+    }
+    // nvm's spellings: `node` (the newest release), `lts/iron` (a codename), `v22`.
+    let range_text = if lower == "node" || lower == "latest" || lower == "current" {
+        "*".to_string()
+    } else if let Some(codename) = lower.strip_prefix("lts/") {
+        match schedule().major_of_codename(codename) {
+            Some(major) => format!("{major}.x"),
+            None => {
+                return Err(InvalidRange {
+                    origin,
+                    text: trimmed.to_string(),
+                    message: format!("`{codename}` is not the codename of a Node.js LTS line"),
+                });
+            }
+        }
+    } else {
+        trimmed.trim_start_matches(['v', 'V']).to_string()
+    };
+    if range_text.is_empty() {
+        return Err(InvalidRange {
+            origin,
+            text: trimmed.to_string(),
+            message: "it is empty".to_string(),
+        });
+    }
+    Range::parse(&range_text)
+        .map(|range| Request::Range {
+            text: trimmed.to_string(),
+            range,
+            origin,
+        })
+        .map_err(|error| InvalidRange {
+            origin,
+            text: trimmed.to_string(),
+            message: format!("it is not a version range ({})", error.kind()),
+        })
+}
+
+/// Node.js's release schedule, as shipped with the buildpack.
+#[derive(Debug, Deserialize)]
+pub(crate) struct Schedule {
+    releases: Vec<Line>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Line {
+    major: u64,
+    lts: Option<String>,
+    maintenance: Option<String>,
+    end_of_life: String,
+    codename: Option<String>,
+}
+
+/// The shipped schedule. It is parsed by a unit test, so it cannot fail here.
+pub(crate) fn schedule() -> Schedule {
+    toml::from_str(SCHEDULE).unwrap_or(Schedule { releases: Vec::new() })
+}
+
+impl Schedule {
+    /// LTS majors supported on `today`: those in active LTS first, then those in maintenance,
+    /// newest first within each.
+    fn lts_majors(&self, today: &str) -> Vec<u64> {
+        let supported = |line: &&Line| {
+            line.lts.as_deref().is_some_and(|lts| lts <= today) && today < line.end_of_life.as_str()
+        };
+        let active = |line: &&Line| line.maintenance.as_deref().is_none_or(|start| today < start);
+        let mut lines: Vec<&Line> = self.releases.iter().filter(supported).collect();
+        lines.sort_by_key(|line| (!active(line), std::cmp::Reverse(line.major)));
+        lines.into_iter().map(|line| line.major).collect()
+    }
+
+    fn major_of_codename(&self, codename: &str) -> Option<u64> {
+        self.releases
+            .iter()
+            .find(|line| {
+                line.codename
+                    .as_deref()
+                    .is_some_and(|name| name.eq_ignore_ascii_case(codename))
+            })
+            .map(|line| line.major)
+    }
+
+    /// The end of life of `major` when it is on or before `today`.
+    pub(crate) fn ended(&self, major: u64, today: &str) -> Option<&str> {
+        self.releases
+            .iter()
+            .find(|line| line.major == major)
+            .map(|line| line.end_of_life.as_str())
+            .filter(|end| *end <= today)
+    }
+}
+
+/// Today's date (UTC) as `YYYY-MM-DD`.
+pub(crate) fn today() -> String {
+    let days = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_secs() / 86_400);
+    civil_date(i64::try_from(days).unwrap_or(0))
+}
+
+/// The proleptic Gregorian date of a day count since 1970-01-01 (Howard Hinnant's algorithm,
+/// <https://howardhinnant.github.io/date_algorithms.html#civil_from_days>).
+fn civil_date(days: i64) -> String {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z.rem_euclid(146_097);
+    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_index = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
+    let month = if month_index < 10 {
+        month_index + 3
+    } else {
+        month_index - 9
+    };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn inventory() -> Inventory {
+        let release = |version: &str| {
+            format!(
+                "[[releases]]\nversion = \"{version}\"\nurl = \"https://example.org/node-v{version}.tar.gz\"\n\
+                 sha256 = \"{}\"\n",
+                "a".repeat(64)
+            )
+        };
+        let text: String = ["26.5.0", "26.4.0", "24.11.0", "22.20.0", "20.19.5"]
+            .iter()
+            .map(|version| release(version))
+            .collect();
+        Inventory::parse(&text, "test", None).unwrap()
+    }
+
+    fn resolved(text: &str) -> String {
+        parse(text, Origin::EnginesNode)
+            .unwrap()
+            .resolve(&inventory(), "2026-11-24")
+            .map_or("none".to_string(), |release| release.version.to_string())
+    }
+
+    #[test]
+    fn npm_ranges() {
+        assert_eq!(resolved("24.x"), "24.11.0");
+        assert_eq!(resolved(">=20 <23"), "22.20.0");
+        assert_eq!(resolved("^20.1"), "20.19.5");
+        assert_eq!(resolved("20 || 22"), "22.20.0");
+        assert_eq!(resolved("v26.4.0"), "26.4.0");
+        assert_eq!(resolved("node"), "26.5.0");
+        assert_eq!(resolved(">=99"), "none");
+        assert_eq!(resolved("lts/*"), "26.5.0");
+    }
+
+    #[test]
+    fn invalid_ranges() {
+        let error = parse("twenty", Origin::Nvmrc).unwrap_err();
+        assert!(
+            error.message.starts_with("it is not a version range"),
+            "{error:?}"
+        );
+        assert!(parse("lts/nosuch", Origin::Nvmrc).is_err());
+        assert!(parse("  ", Origin::NodeVersionFile).is_err());
+    }
+
+    #[test]
+    fn default_is_the_newest_active_lts() {
+        let lts = Request::Lts { origin: None };
+        assert_eq!(
+            lts.resolve(&inventory(), "2026-11-24")
+                .unwrap()
+                .version
+                .to_string(),
+            "26.5.0"
+        );
+        // Before 26 became LTS (2026-10-28), 24 was the newest in active LTS.
+        assert_eq!(
+            lts.resolve(&inventory(), "2026-06-01")
+                .unwrap()
+                .version
+                .to_string(),
+            "24.11.0"
+        );
+    }
+
+    #[test]
+    fn schedule_parses_and_knows_ends_and_codenames() {
+        let schedule: Schedule = toml::from_str(SCHEDULE).unwrap();
+        assert!(schedule.releases.len() > 10);
+        assert_eq!(schedule.ended(20, "2026-11-24"), Some("2026-04-30"));
+        assert_eq!(schedule.ended(24, "2026-11-24"), None);
+        assert_eq!(schedule.major_of_codename("iron"), Some(20));
+        assert_eq!(resolved("lts/jod"), "22.20.0");
+    }
+
+    #[test]
+    fn civil_dates() {
+        assert_eq!(civil_date(0), "1970-01-01");
+        assert_eq!(civil_date(20_781), "2026-11-24");
+        assert_eq!(civil_date(11_016), "2000-02-29");
+    }
+}

@@ -1,0 +1,104 @@
+//! What this buildpack reads from `package.json`.
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+pub(crate) const PACKAGE_JSON: &str = "package.json";
+
+/// The script that wins over `build` when present, for tools whose `build` is meant for
+/// something else (a library's bundle, a dev server).
+pub(crate) const TOOLFORGE_BUILD_SCRIPT: &str = "toolforge-build";
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct PackageJson {
+    #[serde(default)]
+    pub(crate) engines: Engines,
+    pub(crate) package_manager: Option<String>,
+    #[serde(default)]
+    pub(crate) scripts: BTreeMap<String, String>,
+    #[serde(default)]
+    pub(crate) dependencies: BTreeMap<String, serde_json::Value>,
+    #[serde(default)]
+    pub(crate) dev_dependencies: BTreeMap<String, serde_json::Value>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub(crate) struct Engines {
+    pub(crate) node: Option<String>,
+}
+
+/// A `package.json` that cannot be read: the line and what is wrong.
+#[derive(Debug)]
+pub(crate) struct PackageJsonError {
+    pub(crate) line: Option<usize>,
+    pub(crate) message: String,
+}
+
+impl PackageJson {
+    pub(crate) fn read(app_dir: &Path) -> Result<Option<Self>, PackageJsonError> {
+        let path = app_dir.join(PACKAGE_JSON);
+        if !path.is_file() {
+            return Ok(None);
+        }
+        let text = std::fs::read_to_string(&path).map_err(|error| PackageJsonError {
+            line: None,
+            message: error.to_string(),
+        })?;
+        Self::parse(&text).map(Some)
+    }
+
+    pub(crate) fn parse(text: &str) -> Result<Self, PackageJsonError> {
+        serde_json::from_str(text).map_err(|error| PackageJsonError {
+            line: (error.line() > 0).then_some(error.line()),
+            message: error.to_string(),
+        })
+    }
+
+    /// The build script to run: `toolforge-build` when present, else `build`.
+    pub(crate) fn build_script(&self) -> Option<&'static str> {
+        [TOOLFORGE_BUILD_SCRIPT, "build"]
+            .into_iter()
+            .find(|name| self.scripts.contains_key(*name))
+    }
+
+    pub(crate) fn has_start_script(&self) -> bool {
+        self.scripts.contains_key("start")
+    }
+}
+
+/// The 1-based line of the first line containing `needle`, for errors about a field.
+pub(crate) fn line_of(text: &str, needle: &str) -> Option<usize> {
+    text.lines()
+        .position(|line| line.contains(needle))
+        .map(|index| index + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_fields_we_use() {
+        let package = PackageJson::parse(
+            r#"{"name": "x", "engines": {"node": "24.x"}, "packageManager": "pnpm@10.34.8",
+                "scripts": {"build": "vite build", "toolforge-build": "vite build --mode toolforge"},
+                "devDependencies": {"vite": "7.1.0"}}"#,
+        )
+        .unwrap();
+        assert_eq!(package.engines.node.as_deref(), Some("24.x"));
+        assert_eq!(package.package_manager.as_deref(), Some("pnpm@10.34.8"));
+        assert_eq!(package.build_script(), Some("toolforge-build"));
+        assert!(!package.has_start_script());
+        assert_eq!(PackageJson::parse("{}").unwrap().build_script(), None);
+    }
+
+    #[test]
+    fn errors_name_the_line() {
+        let error = PackageJson::parse("{\n  \"name\": \"x\",\n  \"scripts\": {,}\n}").unwrap_err();
+        assert_eq!(error.line, Some(3));
+        let error = PackageJson::parse("{\"engines\": {\"node\": 24}}").unwrap_err();
+        assert!(error.message.contains("invalid type"), "{}", error.message);
+    }
+}

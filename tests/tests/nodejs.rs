@@ -1,0 +1,217 @@
+//! toolforge/nodejs, end to end: real pack and lifecycle, Node.js from the mirror that packaging
+//! assembles from the npm registry's packages, dependencies from the npm registry with npm, pnpm
+//! and Yarn, images run as Toolforge runs tools (uid 52503, read-only root but /tmp).
+
+use std::path::Path;
+use toolforge_tests::{
+    Build, Image, Run, WebContainer, app_with_files, fixture, fixture_copy, mirrored_build,
+    mirrored_build_into,
+};
+
+fn build_ok(app: &Path, purpose: &str) -> (Build, Image) {
+    let built = mirrored_build(app, purpose).expect_success();
+    let image = Image(built.image.clone());
+    (built, image)
+}
+
+fn serve(image: &Image) -> WebContainer {
+    Run::toolforge(&image.0).process("web").read_only().start()
+}
+
+/// Asserts the `/` page of a Node.js fixture: its name, the tool's uid and the Node.js major.
+fn assert_node_index(web: &WebContainer, fixture: &str, node_major: &str) {
+    let (status, body) = web.get("/");
+    assert_eq!(status, 200, "{body}\n{}", web.logs());
+    assert!(body.contains(&format!("fixture={fixture}\n")), "{body}");
+    assert!(body.contains("uid=52503\n"), "{body}");
+    assert!(body.contains(&format!("node=v{node_major}.")), "{body}");
+}
+
+fn assert_fails_with(fixture_name: &str, expected: &[&str]) {
+    let built = mirrored_build(&fixture(fixture_name), fixture_name);
+    drop(Image(built.image.clone()));
+    built.assert_one_error(expected);
+}
+
+#[test]
+fn express_with_npm_serves_prunes_and_rebuilds_without_installing() {
+    let app = fixture_copy("nodejs-express-npm");
+    let (built, image) = build_ok(app.path(), "nodejs-express-npm");
+    built.assert_output_contains("Node.js 24.");
+    built.assert_output_contains("(24.x from engines.node in package.json)");
+    built.assert_output_contains("Dependencies with npm (bundled with Node.js) (package-lock.json)");
+    built.assert_output_contains("Running `npm ci --no-audit --no-fund`");
+    built.assert_output_contains("Removing development dependencies");
+    built.assert_output_contains("Default process: web = `npm start`");
+
+    let web = serve(&image);
+    assert_node_index(&web, "nodejs-express-npm", "24");
+    assert_eq!(web.get("/dev-dependency"), (200, "absent\n".to_string()));
+    drop(web);
+
+    // A job through the launcher: Node.js and the app's commands on PATH, production mode.
+    let (code, stdout, stderr) = Run::toolforge(&image.0)
+        .read_only()
+        .launcher(&["node -e 'console.log(process.env.NODE_ENV)'; command -v node; echo $PATH"])
+        .output();
+    assert_eq!(code, 0, "{stderr}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines[0], "production", "{stdout}");
+    assert_eq!(lines[1], "/layers/toolforge_nodejs/node/bin/node", "{stdout}");
+    assert!(lines[2].contains("/workspace/node_modules/.bin"), "{stdout}");
+
+    // No change: node_modules comes back from the cache, nothing is installed.
+    let rebuilt = mirrored_build_into(app.path(), &image.0, &[]).expect_success();
+    rebuilt.assert_output_contains("Reusing Node.js");
+    rebuilt.assert_output_contains("Reusing node_modules from the cache");
+    assert!(!rebuilt.output.contains("Running `npm ci"), "{}", rebuilt.output);
+    let web = serve(&image);
+    assert_node_index(&web, "nodejs-express-npm", "24");
+}
+
+#[test]
+fn pnpm_app() {
+    let (built, image) = build_ok(&fixture("nodejs-pnpm"), "nodejs-pnpm");
+    built.assert_output_contains(
+        "Dependencies with pnpm 10.34.9 (packageManager pnpm@10.34.9 in package.json)",
+    );
+    built.assert_output_contains("Installing pnpm@10.34.9");
+    built.assert_output_contains("Default process: web = `pnpm start`");
+    let web = serve(&image);
+    let (status, body) = web.get("/");
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("fixture=nodejs-pnpm\n"), "{body}");
+    assert!(body.contains("uid=52503\n"), "{body}");
+}
+
+#[test]
+fn yarn_berry_app() {
+    let (built, image) = build_ok(&fixture("nodejs-yarn-berry"), "nodejs-yarn-berry");
+    built
+        .assert_output_contains("Dependencies with Yarn 4.18.1 (packageManager yarn@4.18.1 in package.json)");
+    built.assert_output_contains("Default process: web = `yarn start`");
+    let web = serve(&image);
+    let (status, body) = web.get("/");
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("fixture=nodejs-yarn-berry\n"), "{body}");
+}
+
+#[test]
+fn flask_with_a_vite_bundle_built_at_build_time() {
+    let (built, image) = build_ok(&fixture("python-flask-vite"), "python-flask-vite");
+    built.assert_output_contains("Running the `build` script");
+    built.assert_output_contains("Node.js is used at build time only");
+    // Node.js runs before Python in the group, so the bundle exists before collectstatic would.
+    let node_at = built.output.find("toolforge/nodejs").expect("nodejs ran");
+    let python_at = built.output.find("toolforge/python").expect("python ran");
+    assert!(node_at < python_at, "{}", built.output);
+
+    let web = serve(&image);
+    let (status, body) = web.get("/");
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("fixture=python-flask-vite\n"), "{body}");
+    let (status, bundle) = web.get("/bundle");
+    assert_eq!(status, 200, "{bundle}");
+    assert!(bundle.contains("toolforge-vite-bundle-ok"), "{bundle}");
+    drop(web);
+    // Build-time only: no Node.js in the image.
+    let (code, stdout, _) = Run::toolforge(&image.0)
+        .launcher(&["command -v node || echo no node"])
+        .output();
+    assert_eq!((code, stdout.trim()), (0, "no node"));
+}
+
+#[test]
+fn python_app_with_a_stray_package_json_stays_a_python_app() {
+    let built =
+        toolforge_tests::mirrored_build(&fixture("python-stray-package-json"), "python-stray-package-json")
+            .expect_success();
+    let image = Image(built.image.clone());
+    assert!(!built.output.contains("toolforge/nodejs"), "{}", built.output);
+    let web = serve(&image);
+    let (status, body) = web.get("/");
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("fixture=python-stray-package-json\n"), "{body}");
+    assert_eq!(web.get("/node"), (200, "absent\n".to_string()));
+}
+
+#[test]
+fn unsatisfiable_engines_lists_what_is_available() {
+    assert_fails_with(
+        "nodejs-engines-unsatisfiable",
+        &[
+            "! ERROR: Node.js version not available (package.json, line",
+            "No Node.js release satisfies `>=99` (engines.node in package.json)",
+            "26.x, 24.x, 22.x, 20.x",
+        ],
+    );
+}
+
+#[test]
+fn lockfile_out_of_sync_shows_npms_message() {
+    assert_fails_with(
+        "nodejs-lock-out-of-sync",
+        &[
+            "! ERROR: Installing dependencies with npm failed (package-lock.json)",
+            "Missing: is-number@7.0.0 from lock file",
+            "run `npm install` and commit",
+        ],
+    );
+}
+
+#[test]
+fn two_lockfiles_are_refused() {
+    assert_fails_with(
+        "nodejs-two-lockfiles",
+        &[
+            "! ERROR: Lockfiles of several package managers",
+            "This app has package-lock.json and yarn.lock",
+        ],
+    );
+}
+
+#[test]
+fn failing_build_script_shows_its_output() {
+    assert_fails_with(
+        "nodejs-build-fails",
+        &[
+            "! ERROR: The `build` script failed (package.json)",
+            "vite: could not resolve ./missing.js",
+        ],
+    );
+}
+
+#[test]
+fn unknown_package_manager_is_named() {
+    assert_fails_with(
+        "nodejs-unknown-manager",
+        &[
+            "! ERROR: Unknown package manager (package.json, line",
+            "`bun@1.1.0`",
+        ],
+    );
+}
+
+#[test]
+fn version_files_lts_default_and_end_of_life_warning() {
+    // `.nvmrc` with nvm's `lts/*`: the newest major in active LTS (26 since 2026-10-28).
+    let app = app_with_files(&[
+        ("package.json", b"{\"name\": \"x\", \"private\": true}\n"),
+        (".nvmrc", b"lts/*\n"),
+    ]);
+    let built = mirrored_build(app.path(), "nodejs-nvmrc").expect_success();
+    drop(Image(built.image.clone()));
+    built.assert_output_contains("Node.js 26.");
+    built.assert_output_contains("(the newest LTS from .nvmrc)");
+    built.assert_output_contains("No lockfile: npm resolves the dependencies anew at every build.");
+
+    // `.node-version` naming a major past its end of life: built, with a warning.
+    let app = app_with_files(&[
+        ("package.json", b"{\"name\": \"x\", \"private\": true}\n"),
+        (".node-version", b"20\n"),
+    ]);
+    let built = mirrored_build(app.path(), "nodejs-end-of-life").expect_success();
+    drop(Image(built.image.clone()));
+    built.assert_output_contains("Node.js 20.");
+    built.assert_output_contains("Node.js 20 reached its end of life on 2026-04-30");
+}
