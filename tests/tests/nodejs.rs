@@ -215,3 +215,43 @@ fn version_files_lts_default_and_end_of_life_warning() {
     built.assert_output_contains("Node.js 20.");
     built.assert_output_contains("Node.js 20 reached its end of life on 2026-04-30");
 }
+
+#[test]
+fn stated_languages_override_detection_and_a_typo_names_its_line() {
+    // A Python app whose package.json has no build script would be Python only; the tool says it
+    // wants Node.js too, and at run time.
+    let app = app_with_files(&[
+        ("requirements.txt", b"# nothing\n"),
+        ("package.json", b"{\"name\": \"x\", \"private\": true}\n"),
+        ("Procfile", b"web: exec python -m http.server $PORT\n"),
+        (
+            "project.toml",
+            b"[org.toolforge.languages]\npython = true\nnodejs = true\n\n[org.toolforge.nodejs]\nlaunch = true\n",
+        ),
+    ]);
+    let built = mirrored_build(app.path(), "languages-stated").expect_success();
+    let image = Image(built.image.clone());
+    built.assert_output_contains("## Node.js (toolforge/nodejs)");
+    built.assert_output_contains("## Python (toolforge/python)");
+    let (code, stdout, stderr) = Run::toolforge(&image.0)
+        .launcher(&["node --version; python --version"])
+        .output();
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.starts_with("v26."), "{stdout}");
+    assert!(stdout.contains("Python 3."), "{stdout}");
+
+    let app = app_with_files(&[
+        ("requirements.txt", b"# nothing\n"),
+        (
+            "project.toml",
+            b"[org.toolforge.languages]\npython = true\nnodjs = true\n",
+        ),
+    ]);
+    let built = mirrored_build(app.path(), "languages-typo");
+    drop(Image(built.image.clone()));
+    built.assert_one_error(&[
+        "! ERROR: Invalid project.toml (project.toml, line 3)",
+        "unknown field `nodjs`",
+        "`[org.toolforge.languages]` lists languages",
+    ]);
+}
