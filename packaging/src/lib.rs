@@ -8,6 +8,7 @@ pub mod command;
 pub mod file_server;
 pub mod inventory;
 pub mod mirror;
+mod mirror_files;
 pub mod node_mirror;
 pub mod paths;
 pub mod sbom;
