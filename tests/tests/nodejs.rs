@@ -255,3 +255,17 @@ fn stated_languages_override_detection_and_a_typo_names_its_line() {
         "`[org.toolforge.languages]` lists languages",
     ]);
 }
+
+#[test]
+fn yarn_classic_app_by_its_lockfile() {
+    // The two-lockfiles fixture without its package-lock.json: a Yarn 1 app with no packageManager.
+    let app = fixture_copy("nodejs-two-lockfiles");
+    std::fs::remove_file(app.path().join("package-lock.json")).expect("remove package-lock.json");
+    let (built, image) = build_ok(app.path(), "nodejs-yarn-classic");
+    built.assert_output_contains("Dependencies with Yarn classic 1.22.22 (yarn.lock)");
+    built.assert_output_contains("Running `yarn install --frozen-lockfile --non-interactive`");
+    let (code, stdout, stderr) = Run::toolforge(&image.0)
+        .launcher(&["node -e 'console.log(require(\"ms\")(60000))'"])
+        .output();
+    assert_eq!((code, stdout.trim()), (0, "1m"), "{stderr}");
+}
