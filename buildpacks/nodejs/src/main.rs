@@ -15,6 +15,7 @@ use libcnb::data::launch::{LaunchBuilder, ProcessBuilder};
 use libcnb::data::process_type;
 use libcnb::detect::{DetectContext, DetectResult, DetectResultBuilder};
 use libcnb::generic::{GenericMetadata, GenericPlatform};
+use libcnb::layer_env::Scope;
 use libcnb::{Buildpack, Platform, buildpack_main};
 use libtoolforge::download::Downloader;
 use libtoolforge::inventory::{self, LoadError, Release};
@@ -248,7 +249,9 @@ pub(crate) struct Tools {
 impl Tools {
     pub(crate) fn command(&self, program: &str) -> Command {
         let mut command = Command::new(program);
-        let system_path = std::env::var_os("PATH").unwrap_or_default();
+        // What later buildpacks see of the node layer at build time (CA store, npm settings).
+        let env = layers::node::layer_env(&self.app_dir).apply(Scope::Build, &libcnb::Env::from_current());
+        let system_path = env.get("PATH").cloned().unwrap_or_default();
         let path = std::env::join_paths(
             self.path
                 .iter()
@@ -258,10 +261,8 @@ impl Tools {
         .unwrap_or_else(|_| system_path.clone());
         command
             .current_dir(&self.app_dir)
+            .envs(env.iter())
             .env("PATH", path)
-            .env("NODE_EXTRA_CA_CERTS", "/etc/ssl/certs/ca-certificates.crt")
-            .env("NPM_CONFIG_UPDATE_NOTIFIER", "false")
-            .env("NPM_CONFIG_FUND", "false")
             .envs(layers::cache::env(&self.cache, program));
         command
     }

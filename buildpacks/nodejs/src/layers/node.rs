@@ -95,7 +95,7 @@ pub(crate) fn install(
 /// Node.js trusts the system CA store (with the stack's extra authorities) besides its own;
 /// at launch, production mode and the app's `node_modules/.bin` on PATH. npm's update check and
 /// funding notices are noise in build logs and containers.
-fn layer_env(app_dir: &Path) -> LayerEnv {
+pub(crate) fn layer_env(app_dir: &Path) -> LayerEnv {
     LayerEnv::new()
         .chainable_insert(
             Scope::All,
