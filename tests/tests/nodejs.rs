@@ -39,7 +39,9 @@ fn express_with_npm_serves_prunes_and_rebuilds_without_installing() {
     let (built, image) = build_ok(app.path(), "nodejs-express-npm");
     built.assert_output_contains("Node.js 24.");
     built.assert_output_contains("(24.x from engines.node in package.json)");
-    built.assert_output_contains("Dependencies with npm (bundled with Node.js) (package-lock.json)");
+    built.assert_output_contains(
+        "Dependencies with npm as bundled with Node.js (chosen by package-lock.json)",
+    );
     built.assert_output_contains("Running `npm ci --no-audit --no-fund`");
     built.assert_output_contains("Removing development dependencies");
     built.assert_output_contains("Default process: web = `npm start`");
@@ -73,7 +75,7 @@ fn express_with_npm_serves_prunes_and_rebuilds_without_installing() {
 fn pnpm_app() {
     let (built, image) = build_ok(&fixture("nodejs-pnpm"), "nodejs-pnpm");
     built.assert_output_contains(
-        "Dependencies with pnpm 10.34.9 (packageManager pnpm@10.34.9 in package.json)",
+        "Dependencies with pnpm 10.34.9 (chosen by packageManager pnpm@10.34.9 in package.json)",
     );
     built.assert_output_contains("Installing pnpm@10.34.9");
     built.assert_output_contains("Default process: web = `pnpm start`");
@@ -87,8 +89,9 @@ fn pnpm_app() {
 #[test]
 fn yarn_berry_app() {
     let (built, image) = build_ok(&fixture("nodejs-yarn-berry"), "nodejs-yarn-berry");
-    built
-        .assert_output_contains("Dependencies with Yarn 4.18.1 (packageManager yarn@4.18.1 in package.json)");
+    built.assert_output_contains(
+        "Dependencies with Yarn 4.18.1 (chosen by packageManager yarn@4.18.1 in package.json)",
+    );
     built.assert_output_contains("Default process: web = `yarn start`");
     let web = serve(&image);
     let (status, body) = web.get("/");
@@ -262,7 +265,7 @@ fn yarn_classic_app_by_its_lockfile() {
     let app = fixture_copy("nodejs-two-lockfiles");
     std::fs::remove_file(app.path().join("package-lock.json")).expect("remove package-lock.json");
     let (built, image) = build_ok(app.path(), "nodejs-yarn-classic");
-    built.assert_output_contains("Dependencies with Yarn classic 1.22.22 (yarn.lock)");
+    built.assert_output_contains("Dependencies with Yarn classic 1.22.22 (chosen by yarn.lock)");
     built.assert_output_contains("Running `yarn install --frozen-lockfile --non-interactive`");
     let (code, stdout, stderr) = Run::toolforge(&image.0)
         .launcher(&["node -e 'console.log(require(\"ms\")(60000))'"])

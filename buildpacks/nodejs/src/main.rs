@@ -47,10 +47,13 @@ impl Buildpack for NodejsBuildpack {
     fn build(&self, context: BuildContext<Self>) -> libcnb::Result<BuildResult, Self::Error> {
         let mut output = BuildOutput::start("Node.js", "toolforge/nodejs");
         let app_dir = &context.app_dir;
+        // Absent when the app states `nodejs = true` without one: Node.js alone is installed.
         let package_json_text = std::fs::read_to_string(app_dir.join(PACKAGE_JSON)).unwrap_or_default();
-        let package = PackageJson::read(app_dir)
-            .map_err(NodejsBuildpackError::PackageJson)?
-            .unwrap_or_default();
+        let package = if package_json_text.is_empty() {
+            PackageJson::default()
+        } else {
+            PackageJson::parse(&package_json_text).map_err(NodejsBuildpackError::PackageJson)?
+        };
         let config = config::read(app_dir).map_err(NodejsBuildpackError::Config)?;
         let python_app = python_is_main_language(app_dir);
 
@@ -61,10 +64,12 @@ impl Buildpack for NodejsBuildpack {
             .launch
             .unwrap_or_else(|| !python_app || procfile_calls_node(app_dir));
         if !launch {
-            output.detail(
+            output.detail(if config.launch.is_some() {
+                "Node.js is used at build time only (`launch = false` under [org.toolforge.nodejs])"
+            } else {
                 "Node.js is used at build time only: this is a Python app and no Procfile process calls \
-                 node (`launch = true` under [org.toolforge.nodejs] ships it)",
-            );
+                 node (`launch = true` under [org.toolforge.nodejs] ships it)"
+            });
         }
         let node_layer = layers::node::install(&context, &mut output, &release, &downloader, launch)?;
 
@@ -77,9 +82,9 @@ impl Buildpack for NodejsBuildpack {
                 }
             })?;
         output.step(&format!(
-            "Dependencies with {} {} ({})",
+            "Dependencies with {} {} (chosen by {})",
             choice.manager,
-            choice.version.as_deref().unwrap_or("(bundled with Node.js)"),
+            choice.version.as_deref().unwrap_or("as bundled with Node.js"),
             choice.reason
         ));
         let cache = layers::cache::open(&context)?;

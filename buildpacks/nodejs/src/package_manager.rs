@@ -153,7 +153,7 @@ pub(crate) fn choose(app_dir: &Path, package_manager: Option<&str>) -> Result<Ch
             manager: Manager::Npm,
             version: None,
             has_lockfile: false,
-            reason: "no lockfile".to_string(),
+            reason: "default: no lockfile".to_string(),
         }),
         (Some((file, manager)), 1) => {
             let manager = if *manager == Manager::YarnClassic && is_yarn_berry(app_dir) {

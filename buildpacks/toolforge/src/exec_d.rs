@@ -87,21 +87,20 @@ pub fn run(config: &Config) -> (BTreeMap<String, String>, Vec<String>) {
         }
     };
 
-    let nss = match (&identity, &config.nss_wrapper) {
-        (Identity::Resolved(_), _) => None,
-        (_, None) => {
+    let served = match &identity {
+        Identity::Resolved(_) => None,
+        Identity::Ldap(user, groups) => Some((user, groups.as_slice())),
+        Identity::Synthetic(user, group, _) => Some((user, std::slice::from_ref(group))),
+    };
+    let nss = served.and_then(|(user, groups)| match &config.nss_wrapper {
+        None => {
             notes.push("toolforge: libnss-wrapper is missing from the image".to_string());
             None
         }
-        (Identity::Ldap(user, groups), Some(library)) => write_nss_files(uid, user, groups, library)
+        Some(library) => write_nss_files(uid, user, groups, library)
             .map_err(|error| notes.push(format!("toolforge: cannot serve the tool's account: {error}")))
             .ok(),
-        (Identity::Synthetic(user, group, _), Some(library)) => {
-            write_nss_files(uid, user, std::slice::from_ref(group), library)
-                .map_err(|error| notes.push(format!("toolforge: cannot serve the tool's account: {error}")))
-                .ok()
-        }
-    };
+    });
     let (variables, mut decided_notes) = variables(&(home, unusable), &identity, nss.as_ref(), |name| {
         std::env::var(name).ok()
     });
