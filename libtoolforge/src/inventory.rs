@@ -149,6 +149,47 @@ impl Inventory {
     }
 }
 
+/// Why a release could not be installed.
+#[derive(Debug)]
+pub enum InstallError {
+    Download(crate::download::DownloadError),
+    Unpack(crate::archive::ArchiveError),
+}
+
+impl InstallError {
+    /// The user-facing message; `what` names the runtime (`Python 3.13.5`).
+    #[must_use]
+    pub fn message(&self, what: &str) -> crate::error::ErrorMessage {
+        match self {
+            Self::Download(error) => error.message(what),
+            Self::Unpack(error) => error.message(what),
+        }
+    }
+}
+
+impl Release {
+    /// Downloads the archive (checked against the sha256) and unpacks it into `destination`
+    /// without its top directory, as runtime archives are laid out (`python/`,
+    /// `node-v24.11.1-linux-x64/`). The archive itself is not kept.
+    ///
+    /// # Errors
+    ///
+    /// When the download fails or does not match, or the archive cannot be unpacked.
+    pub fn install(
+        &self,
+        downloader: &crate::download::Downloader,
+        destination: &std::path::Path,
+    ) -> Result<(), InstallError> {
+        let archive = std::env::temp_dir().join(format!("toolforge-{}.tar.gz", self.sha256));
+        downloader
+            .download_verified(&self.url, &self.sha256, &archive)
+            .map_err(InstallError::Download)?;
+        let unpacked = crate::archive::extract_tar_gz(&archive, destination, 1).map_err(InstallError::Unpack);
+        let _ = std::fs::remove_file(&archive);
+        unpacked
+    }
+}
+
 /// Why an inventory could not be loaded.
 #[derive(Debug)]
 pub enum LoadError {

@@ -3,11 +3,10 @@
 use crate::node_version::{InvalidRange, Origin};
 use crate::package_json::{PACKAGE_JSON, PackageJsonError};
 use crate::package_manager::{ChoiceError, Manager};
-use libtoolforge::archive::ArchiveError;
 use libtoolforge::command::CommandError;
 use libtoolforge::download::DownloadError;
 use libtoolforge::error::{ErrorMessage, Location};
-use libtoolforge::inventory::InventoryError;
+use libtoolforge::inventory::{InstallError, InventoryError};
 use libtoolforge::toml_file::TomlError;
 
 #[derive(Debug)]
@@ -30,13 +29,10 @@ pub(crate) enum NodejsBuildpackError {
     },
     InventoryFetch(DownloadError),
     Inventory(InventoryError),
-    Download {
+    /// Downloading or unpacking the runtime.
+    Install {
         version: String,
-        error: DownloadError,
-    },
-    Unpack {
-        version: String,
-        error: ArchiveError,
+        error: InstallError,
     },
     Command {
         step: Step,
@@ -123,9 +119,7 @@ pub(crate) fn error_message(error: &NodejsBuildpackError) -> ErrorMessage {
             format!("The list of Node.js releases this builder can install is broken: {error}."),
         ),
 
-        NodejsBuildpackError::Download { version, error } => error.message(&format!("Node.js {version}")),
-
-        NodejsBuildpackError::Unpack { version, error } => error.message(&format!("Node.js {version}")),
+        NodejsBuildpackError::Install { version, error } => error.message(&format!("Node.js {version}")),
 
         NodejsBuildpackError::Command { step, error } => command_message(step, error),
 

@@ -2,11 +2,10 @@
 
 use crate::package_manager::{ChoiceError, PackageManager};
 use crate::python_version::{Origin, VersionFileError};
-use libtoolforge::archive::ArchiveError;
 use libtoolforge::command::CommandError;
 use libtoolforge::download::DownloadError;
 use libtoolforge::error::{ErrorMessage, Location};
-use libtoolforge::inventory::InventoryError;
+use libtoolforge::inventory::{InstallError, InventoryError};
 use libtoolforge::toml_file::TomlError;
 
 #[derive(Debug)]
@@ -27,13 +26,10 @@ pub(crate) enum PythonBuildpackError {
         origin: Option<Origin>,
         available: String,
     },
-    Download {
+    /// Downloading or unpacking the runtime.
+    Install {
         version: String,
-        error: DownloadError,
-    },
-    Unpack {
-        version: String,
-        error: ArchiveError,
+        error: InstallError,
     },
     Command {
         step: Step,
@@ -108,9 +104,7 @@ pub(crate) fn error_message(error: &PythonBuildpackError) -> ErrorMessage {
             message
         }
 
-        PythonBuildpackError::Download { version, error } => error.message(&format!("Python {version}")),
-
-        PythonBuildpackError::Unpack { version, error } => error.message(&format!("Python {version}")),
+        PythonBuildpackError::Install { version, error } => error.message(&format!("Python {version}")),
 
         PythonBuildpackError::Command { step, error } => command_message(*step, error),
 

@@ -71,23 +71,12 @@ pub(crate) fn install(
         "Downloading Node.js {version} from {}",
         downloader.effective_url(&release.url)
     ));
-    let archive = layer.path().join(".download.tar.gz");
-    downloader
-        .download_verified(&release.url, &release.sha256, &archive)
-        .map_err(|error| NodejsBuildpackError::Download {
+    release
+        .install(downloader, &layer.path())
+        .map_err(|error| NodejsBuildpackError::Install {
             version: version.clone(),
             error,
         })?;
-    libtoolforge::archive::extract_tar_gz(&archive, &layer.path(), 1).map_err(|error| {
-        NodejsBuildpackError::Unpack {
-            version: version.clone(),
-            error,
-        }
-    })?;
-    std::fs::remove_file(&archive).map_err(|error| NodejsBuildpackError::Io {
-        what: "remove the downloaded archive".to_string(),
-        error,
-    })?;
     output.detail(&format!("Installed Node.js {version}"));
     Ok(layer.path())
 }

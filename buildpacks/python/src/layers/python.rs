@@ -65,32 +65,14 @@ pub(crate) fn install(
         "Downloading Python {version} from {}",
         downloader.effective_url(&release.url)
     ));
-    let download_dir = tempfile_dir(&version)?;
-    let archive = download_dir.join("python.tar.gz");
-    downloader
-        .download_verified(&release.url, &release.sha256, &archive)
-        .map_err(|error| PythonBuildpackError::Download {
+    release
+        .install(downloader, &layer.path())
+        .map_err(|error| PythonBuildpackError::Install {
             version: version.clone(),
             error,
         })?;
-    libtoolforge::archive::extract_tar_gz(&archive, &layer.path(), 1).map_err(|error| {
-        PythonBuildpackError::Unpack {
-            version: version.clone(),
-            error,
-        }
-    })?;
-    let _ = std::fs::remove_dir_all(&download_dir);
     output.detail(&format!("Installed Python {version}"));
     Ok(layer.path())
-}
-
-fn tempfile_dir(version: &str) -> Result<PathBuf, PythonBuildpackError> {
-    let dir = std::env::temp_dir().join(format!("toolforge-python-{version}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).map_err(|error| PythonBuildpackError::Io {
-        what: "create a directory for the download".to_string(),
-        error,
-    })?;
-    Ok(dir)
 }
 
 #[cfg(test)]
