@@ -114,6 +114,21 @@ impl fmt::Display for AptError {
     }
 }
 
+impl AptError {
+    /// The message for apt failing on the platform's side (network, signatures, a broken
+    /// index): `detail`, the error, and the end of apt's output quoted.
+    #[must_use]
+    pub fn platform_message(&self, title: &str, detail: &str) -> crate::error::ErrorMessage {
+        let message = crate::error::ErrorMessage::platform(title, format!("{detail}\n{self}."));
+        match self {
+            Self::Command(command) | Self::Unresolvable(command) if !command.output_tail.is_empty() => {
+                message.excerpt(command.output_tail.clone())
+            }
+            _ => message,
+        }
+    }
+}
+
 fn io_error(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> AptError {
     let what = what.into();
     move |error| AptError::Io { what, error }
@@ -148,6 +163,15 @@ impl Apt {
             status: status.to_path_buf(),
             user,
         })
+    }
+
+    /// The same apt, resolving against another dpkg status file (one with stubs).
+    #[must_use]
+    pub fn with_status(&self, status: &Path) -> Self {
+        Self {
+            status: status.to_path_buf(),
+            ..self.clone()
+        }
     }
 
     /// Where apt keeps the downloaded .deb files.
@@ -438,6 +462,119 @@ pub fn extract(deb: &Path, dest: &Path) -> Result<(), AptError> {
     command::output(Command::new("dpkg-deb").arg("-x").arg(deb).arg(dest))
         .map(drop)
         .map_err(AptError::Command)
+}
+
+/// What differs between the packages a layer was made of and the current ones, in words
+/// (`graphviz added`, `updated ffmpeg 7:7.1.4 → 7:7.1.5`): for the `LayerKey` of a layer of
+/// Debian packages. `requested` as the app asks for them, `resolved` every package → version.
+#[must_use]
+pub fn package_changes(
+    (requested, resolved): (&[String], &BTreeMap<String, String>),
+    (current_requested, current_resolved): (&[String], &BTreeMap<String, String>),
+) -> Vec<String> {
+    let mut changes = Vec::new();
+    let added: Vec<&str> = current_requested
+        .iter()
+        .filter(|package| !requested.contains(package))
+        .map(String::as_str)
+        .collect();
+    let removed: Vec<&str> = requested
+        .iter()
+        .filter(|package| !current_requested.contains(package))
+        .map(String::as_str)
+        .collect();
+    if !added.is_empty() {
+        changes.push(format!("{} added", added.join(", ")));
+    }
+    if !removed.is_empty() {
+        changes.push(format!("{} removed", removed.join(", ")));
+    }
+    if added.is_empty() && removed.is_empty() {
+        // Same request, other versions: the index brought updates.
+        let updated: Vec<String> = current_resolved
+            .iter()
+            .filter_map(|(name, version)| {
+                let old = resolved.get(name)?;
+                (old != version).then(|| format!("{name} {old} → {version}"))
+            })
+            .collect();
+        if !updated.is_empty() {
+            changes.push(format!("updated {}", updated.join(", ")));
+        } else if resolved.keys().ne(current_resolved.keys()) {
+            changes.push("the dependencies changed".to_string());
+        }
+    }
+    changes
+}
+
+/// What [`unpack`] did, for the build log.
+#[derive(Debug, Default)]
+pub struct Unpacked {
+    /// The alternatives' links created, `link → path`.
+    pub links: Vec<(String, String)>,
+    /// Absolute symlinks made to point into the layer.
+    pub relinked: usize,
+    /// pkg-config files whose prefix now is the layer.
+    pub pkg_config_files: usize,
+}
+
+/// Unpacks every package into `layer`, then does what their maintainer scripts would have done
+/// that matters in a container: alternatives, links and configuration pointing into the layer.
+/// Documentation is left out. [`configure_commands`] are the generated files that remain.
+///
+/// # Errors
+///
+/// When dpkg-deb fails or a file cannot be written.
+pub fn unpack(layer: &Path, debs: &[PathBuf]) -> Result<Unpacked, AptError> {
+    let mut alternatives = Vec::new();
+    for deb in debs {
+        extract(deb, layer)?;
+        if let Some(script) = maintainer_script(deb, "postinst") {
+            alternatives.extend(parse_alternatives(&script));
+        }
+    }
+    remove_documentation(layer);
+    let links = apply_alternatives(layer, &alternatives)?;
+    let relinked = relink_absolute_symlinks(layer)?;
+    let pkg_config_files = rewrite_pkg_config(layer)?;
+    rewrite_fontconfig(layer)?;
+    Ok(Unpacked {
+        links,
+        relinked,
+        pkg_config_files,
+    })
+}
+
+/// Writes to `out` the dpkg status file `base` plus an "installed" entry for each of `stubs`, so
+/// that apt resolves as if they were installed and fetches neither them nor their dependencies:
+/// for packages only maintainer scripts or init systems need (`systemd` for PHP-FPM's unit,
+/// `ucf` for its configuration files). Each stub's version is the archive's candidate with a
+/// suffix: with the archive's very version, apt merges the stub with the archive's record, finds
+/// its dependencies missing and installs the package after all.
+///
+/// # Errors
+///
+/// When a stub is unknown to apt, or a file cannot be read or written.
+pub fn write_status_with_stubs(apt: &Apt, base: &Path, stubs: &[&str], out: &Path) -> Result<(), AptError> {
+    let mut status = std::fs::read_to_string(base).map_err(io_error(format!("read {}", base.display())))?;
+    for name in stubs {
+        let Some(candidate) = apt.versions(name).into_iter().next() else {
+            return Err(AptError::UnknownPackage {
+                name: (*name).to_string(),
+                suggestions: Vec::new(),
+            });
+        };
+        status.push_str(&stub_entry(name, &candidate));
+    }
+    std::fs::write(out, status).map_err(io_error(format!("write {}", out.display())))
+}
+
+fn stub_entry(name: &str, candidate: &str) -> String {
+    format!(
+        "\nPackage: {name}\nStatus: install ok installed\nPriority: optional\nArchitecture: amd64\n\
+         Maintainer: Toolforge buildpacks\nVersion: {candidate}+toolforge-stub\n\
+         Description: stub: not needed in a container, never installed\n"
+    )
 }
 
 /// A package's maintainer script (`postinst`), if it has one.

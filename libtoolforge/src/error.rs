@@ -44,6 +44,15 @@ impl Display for Location {
     }
 }
 
+/// The 1-based number of the first line of `text` containing `needle`: where a key of a JSON
+/// file is, for errors about its value (JSON parsers keep no positions for values).
+#[must_use]
+pub fn line_of(text: &str, needle: &str) -> Option<usize> {
+    text.lines()
+        .position(|line| line.contains(needle))
+        .map(|index| index + 1)
+}
+
 /// Who has to act: the tool's maintainer (bad input) or the Toolforge admins (a bug or an
 /// outage on our side). It decides the closing line of the message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -68,6 +68,32 @@ pub fn has_python_files(app_dir: &Path) -> bool {
     PYTHON_FILES.iter().any(|file| app_dir.join(file).is_file())
 }
 
+/// Files that make an app a PHP app (the PHP buildpack's detection): Composer's files, or an
+/// `index.php` where Toolforge's and Heroku's conventions put the document root.
+pub const PHP_FILES: [&str; 5] = [
+    "composer.json",
+    "composer.lock",
+    "index.php",
+    "public_html/index.php",
+    "public/index.php",
+];
+
+/// Whether the app has any of [`PHP_FILES`].
+#[must_use]
+pub fn has_php_files(app_dir: &Path) -> bool {
+    PHP_FILES.iter().any(|file| app_dir.join(file).is_file())
+}
+
+/// Whether another language than Node.js is the app's main one (stated, or by its files), so
+/// that a package.json only builds its front end.
+#[must_use]
+pub fn other_than_nodejs_is_main(app_dir: &Path) -> bool {
+    match declared_for_detection(app_dir) {
+        Some(declared) => declared.python || declared.php,
+        None => has_python_files(app_dir) || has_php_files(app_dir),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -105,6 +105,30 @@ pub fn change<T: PartialEq + std::fmt::Display>(what: &str, old: &T, new: &T) ->
     (old != new).then(|| format!("{what} {old} → {new}"))
 }
 
+/// Copies the directory `source` into the directory `into` (as `into/<name>`), keeping links,
+/// modes and times: `cp -a`, which is what dependency directories (`node_modules`, `vendor`)
+/// kept in a cache layer need, symlinks to `.bin` programs included.
+///
+/// # Errors
+///
+/// When cp cannot run or fails.
+pub fn copy_directory(source: &std::path::Path, into: &std::path::Path) -> std::io::Result<()> {
+    let status = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(source)
+        .arg(into)
+        .status()?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(std::io::Error::other(format!(
+            "cp -a {} {} exited with {status}",
+            source.display(),
+            into.display()
+        )))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

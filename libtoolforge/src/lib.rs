@@ -12,10 +12,12 @@
 //! - [`stack`]: the stack's identity, for cache keys.
 //! - [`project_toml`]: the app's project.toml, one table at a time.
 //! - [`debian`]: Debian packages into a layer, resolved by apt against the run image.
+//! - [`apt_state`]: the cached layer with apt's index, downloads and last resolution.
 //!
 //! A buildpack built on this crate keeps its own `errors.rs` (one enum, one function turning it
 //! into an [`error::ErrorMessage`]) and calls [`fail`] from `Buildpack::on_error`.
 
+pub mod apt_state;
 pub mod archive;
 pub mod command;
 pub mod debian;

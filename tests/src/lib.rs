@@ -327,6 +327,7 @@ pub struct Run {
     read_only: bool,
     mounts: Vec<String>,
     network: Option<String>,
+    memory: Option<String>,
 }
 
 impl Run {
@@ -342,6 +343,7 @@ impl Run {
             read_only: false,
             mounts: Vec::new(),
             network: None,
+            memory: None,
         }
     }
 
@@ -403,6 +405,13 @@ impl Run {
         self
     }
 
+    /// A memory limit (`512m`), as Toolforge's web services have one.
+    #[must_use]
+    pub fn memory(mut self, limit: &str) -> Self {
+        self.memory = Some(limit.to_string());
+        self
+    }
+
     #[must_use]
     pub fn env(mut self, name: &str, value: &str) -> Self {
         self.env.push((name.to_string(), value.to_string()));
@@ -434,6 +443,9 @@ impl Run {
         }
         if let Some(network) = &self.network {
             args.extend(["--network".into(), network.clone()]);
+        }
+        if let Some(memory) = &self.memory {
+            args.extend(["--memory".into(), memory.clone()]);
         }
         if let Some(entrypoint) = &self.entrypoint {
             args.extend(["--entrypoint".into(), entrypoint.clone()]);
@@ -555,6 +567,25 @@ impl WebContainer {
     #[must_use]
     pub fn logs(&self) -> String {
         self.container.logs()
+    }
+
+    /// `docker stop` (SIGTERM, then SIGKILL after `grace`); returns the exit code and how long
+    /// stopping took.
+    ///
+    /// # Panics
+    ///
+    /// When docker cannot stop or inspect the container.
+    #[must_use]
+    pub fn stop(&self, grace: Duration) -> (i32, Duration) {
+        let started = Instant::now();
+        docker(&["stop", "--time", &grace.as_secs().to_string(), &self.container.id]).expect("docker stop");
+        let stopped = started.elapsed();
+        let code = docker(&["inspect", "--format", "{{.State.ExitCode}}", &self.container.id])
+            .expect("docker inspect")
+            .trim()
+            .parse()
+            .unwrap_or(-1);
+        (code, stopped)
     }
 }
 

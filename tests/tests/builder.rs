@@ -38,6 +38,8 @@ fn builder_has_our_buildpacks_in_its_order() {
         .collect();
     assert!(ids.contains(&"toolforge/procfile"), "{ids:?}");
     assert!(ids.contains(&"toolforge/python"), "{ids:?}");
+    assert!(ids.contains(&"toolforge/php"), "{ids:?}");
+    assert!(ids.contains(&"toolforge/nodejs"), "{ids:?}");
     assert!(ids.contains(&"toolforge/apt"), "{ids:?}");
     assert!(ids.contains(&"toolforge/toolforge"), "{ids:?}");
     assert!(

@@ -38,6 +38,13 @@ pub(crate) enum AptBuildpackError {
     },
 }
 
+/// What the shared `apt-state` layer fails with: preparing apt, refreshing the index.
+impl From<AptError> for AptBuildpackError {
+    fn from(error: AptError) -> Self {
+        Self::Update(error)
+    }
+}
+
 impl From<AptBuildpackError> for libcnb::Error<AptBuildpackError> {
     fn from(error: AptBuildpackError) -> Self {
         Self::BuildpackError(error)
@@ -183,13 +190,7 @@ fn resolve_message(error: &AptError) -> ErrorMessage {
 }
 
 fn platform_apt(title: &str, detail: &str, error: &AptError) -> ErrorMessage {
-    let message = ErrorMessage::platform(title, format!("{detail}\n{error}."));
-    match error {
-        AptError::Command(command) | AptError::Unresolvable(command) if !command.output_tail.is_empty() => {
-            message.excerpt(command.output_tail.clone())
-        }
-        _ => message,
-    }
+    error.platform_message(title, detail)
 }
 
 #[cfg(test)]

@@ -8,9 +8,11 @@ use libcnb::build::{BuildContext, BuildResult, BuildResultBuilder};
 use libcnb::detect::{DetectContext, DetectResult, DetectResultBuilder};
 use libcnb::generic::{GenericMetadata, GenericPlatform};
 use libcnb::{Buildpack, Platform, buildpack_main};
+use libtoolforge::apt_state::{self, AptState};
 use libtoolforge::debian::{self, AptError, RUN_IMAGE_STATUS, Resolved};
 use libtoolforge::output::BuildOutput;
 use std::collections::BTreeMap;
+use std::path::Path;
 
 /// Toolforge's default image quota, which the build warns about exceeding.
 const DEFAULT_QUOTA_MIB: u64 = 1024;
@@ -61,7 +63,8 @@ impl Buildpack for AptBuildpack {
             return BuildResultBuilder::new().build();
         }
 
-        let state = layers::apt_state::open(&context, &mut output, &specs)?;
+        let state: AptState<Resolution> =
+            apt_state::open(&context, &mut output, &specs, Path::new(RUN_IMAGE_STATUS))?;
         let apt = &state.apt;
         let resolve_error = |error: AptError| {
             let location = match &error {

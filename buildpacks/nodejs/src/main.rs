@@ -55,20 +55,20 @@ impl Buildpack for NodejsBuildpack {
             PackageJson::parse(&package_json_text).map_err(NodejsBuildpackError::PackageJson)?
         };
         let config = config::read(app_dir).map_err(NodejsBuildpackError::Config)?;
-        let python_app = python_is_main_language(app_dir);
+        let front_end_only = other_language_is_main(app_dir);
 
         let downloader = Downloader::from_env(context.platform.env());
         let release = choose_node(&context, &mut output, &downloader, (&package, &package_json_text))?;
         let node_version = release.version.to_string();
         let launch = config
             .launch
-            .unwrap_or_else(|| !python_app || procfile_calls_node(app_dir));
+            .unwrap_or_else(|| !front_end_only || procfile_calls_node(app_dir));
         if !launch {
             output.detail(if config.launch.is_some() {
                 "Node.js is used at build time only (`launch = false` under [org.toolforge.nodejs])"
             } else {
-                "Node.js is used at build time only: this is a Python app and no Procfile process calls \
-                 node (`launch = true` under [org.toolforge.nodejs] ships it)"
+                "Node.js is used at build time only: this is a Python or PHP app and no Procfile process \
+                 calls node (`launch = true` under [org.toolforge.nodejs] ships it)"
             });
         }
         let node_layer = layers::node::install(&context, &mut output, &release, &downloader, launch)?;
@@ -206,8 +206,8 @@ fn choose_node(
 }
 
 /// Detection: the app's stated languages when it has `[org.toolforge.languages]`; otherwise a
-/// package.json, unless the app is a Python app and the package.json has no build script (a
-/// stray file from an editor or linter: the app stays a Python app without Node.js).
+/// package.json, unless the app is a Python or PHP app and the package.json has no build script (a
+/// stray file from an editor or linter: the app stays a Python or PHP app without Node.js).
 fn detects(app_dir: &Path) -> bool {
     if let Some(declared) = languages::declared_for_detection(app_dir) {
         return declared.nodejs;
@@ -215,7 +215,7 @@ fn detects(app_dir: &Path) -> bool {
     if !app_dir.join(PACKAGE_JSON).is_file() {
         return false;
     }
-    if !python_is_main_language(app_dir) {
+    if !other_language_is_main(app_dir) {
         return true;
     }
     PackageJson::read(app_dir)
@@ -224,12 +224,9 @@ fn detects(app_dir: &Path) -> bool {
         .is_some_and(|package| package.build_script().is_some())
 }
 
-/// Whether Python is the app's main language (and Node.js only builds its front end).
-fn python_is_main_language(app_dir: &Path) -> bool {
-    match languages::declared_for_detection(app_dir) {
-        Some(declared) => declared.python,
-        None => languages::has_python_files(app_dir),
-    }
+/// Whether Python or PHP is the app's main language (and Node.js only builds its front end).
+fn other_language_is_main(app_dir: &Path) -> bool {
+    languages::other_than_nodejs_is_main(app_dir)
 }
 
 /// Whether a Procfile process runs a Node.js command.

@@ -68,12 +68,7 @@ impl PackageJson {
     }
 }
 
-/// The 1-based line of the first line containing `needle`, for errors about a field.
-pub(crate) fn line_of(text: &str, needle: &str) -> Option<usize> {
-    text.lines()
-        .position(|line| line.contains(needle))
-        .map(|index| index + 1)
-}
+pub(crate) use libtoolforge::error::line_of;
 
 #[cfg(test)]
 mod tests {

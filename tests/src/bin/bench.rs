@@ -11,11 +11,13 @@ use std::time::Duration;
 use toolforge_tests::{Build, Image, docker, fixture, mirror_args, pack_build, unique_image_name};
 
 const FLOOR_BUILDER: &str = "toolforge-test/builder-floor:latest";
-const DEFAULT_FIXTURES: [&str; 4] = [
+const DEFAULT_FIXTURES: [&str; 6] = [
     "procfile-web",
     "python-flask-pip",
     "nodejs-express-npm",
     "python-flask-vite",
+    "php-public-html",
+    "php-composer",
 ];
 
 fn main() {

@@ -32,40 +32,8 @@ impl LayerKey for PackagesLayerKey {
             resolved,
             stack,
         } = self;
-        let mut changes = Vec::new();
-        let added: Vec<&str> = current
-            .requested
-            .iter()
-            .filter(|package| !requested.contains(package))
-            .map(String::as_str)
-            .collect();
-        let removed: Vec<&str> = requested
-            .iter()
-            .filter(|package| !current.requested.contains(package))
-            .map(String::as_str)
-            .collect();
-        if !added.is_empty() {
-            changes.push(format!("{} added", added.join(", ")));
-        }
-        if !removed.is_empty() {
-            changes.push(format!("{} removed", removed.join(", ")));
-        }
-        if added.is_empty() && removed.is_empty() {
-            // Same request, other versions: the index brought updates.
-            let updated: Vec<String> = current
-                .resolved
-                .iter()
-                .filter_map(|(name, version)| {
-                    let old = resolved.get(name)?;
-                    (old != version).then(|| format!("{name} {old} → {version}"))
-                })
-                .collect();
-            if !updated.is_empty() {
-                changes.push(format!("updated {}", updated.join(", ")));
-            } else if resolved.keys().ne(current.resolved.keys()) {
-                changes.push("the dependencies changed".to_string());
-            }
-        }
+        let mut changes =
+            debian::package_changes((requested, resolved), (&current.requested, &current.resolved));
         changes.extend(change("stack", stack, &current.stack));
         changes
     }
@@ -134,44 +102,34 @@ pub(crate) fn install(
     })
 }
 
-/// Unpacks every package, then does what their maintainer scripts would have done that matters
-/// in a container: alternatives, and the few generated files programs need.
+/// Unpacks every package and makes it usable from the layer ([`debian::unpack`]), then builds
+/// the files that maintainer scripts would have generated.
 fn unpack(
     output: &mut BuildOutput,
     layer: &std::path::Path,
     debs: &[PathBuf],
 ) -> Result<(), AptBuildpackError> {
     let started = Instant::now();
-    let mut alternatives = Vec::new();
-    for deb in debs {
-        debian::extract(deb, layer).map_err(AptBuildpackError::Unpack)?;
-        if let Some(script) = debian::maintainer_script(deb, "postinst") {
-            alternatives.extend(debian::parse_alternatives(&script));
-        }
-    }
-    debian::remove_documentation(layer);
-    let io = |what: &str| {
-        let what = what.to_string();
-        move |error: debian::AptError| match error {
-            debian::AptError::Io { error, .. } => AptBuildpackError::Io { what, error },
-            other => AptBuildpackError::Unpack(other),
-        }
-    };
-    let links = debian::apply_alternatives(layer, &alternatives).map_err(io("create alternatives' links"))?;
-    let relinked = debian::relink_absolute_symlinks(layer).map_err(io("relink symlinks"))?;
-    let pc_files = debian::rewrite_pkg_config(layer).map_err(io("rewrite pkg-config files"))?;
-    debian::rewrite_fontconfig(layer).map_err(io("rewrite fontconfig's configuration"))?;
+    let unpacked = debian::unpack(layer, debs).map_err(|error| match error {
+        debian::AptError::Io { what, error } => AptBuildpackError::Io { what, error },
+        other => AptBuildpackError::Unpack(other),
+    })?;
     output.step(&format!(
         "Unpacked {} packages ({})",
         debs.len(),
         format_duration(started.elapsed())
     ));
-    for (link, path) in links.iter().filter(|(link, _)| !link.starts_with("/usr/share/")) {
+    for (link, path) in unpacked
+        .links
+        .iter()
+        .filter(|(link, _)| !link.starts_with("/usr/share/"))
+    {
         output.detail(&format!("alternative {link} → {path}"));
     }
-    if relinked > 0 || pc_files > 0 {
+    if unpacked.relinked > 0 || unpacked.pkg_config_files > 0 {
         output.detail(&format!(
-            "{relinked} absolute symlinks and {pc_files} pkg-config files now point into the layer"
+            "{} absolute symlinks and {} pkg-config files now point into the layer",
+            unpacked.relinked, unpacked.pkg_config_files
         ));
     }
     for mut command in debian::configure_commands(layer) {

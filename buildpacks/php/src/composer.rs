@@ -1,0 +1,399 @@
+//! What this buildpack reads from composer.json and composer.lock
+//! (<https://getcomposer.org/doc/04-schema.md>): the platform requirements (`php`, `ext-*`) of the
+//! app and of every locked package, whether there is anything to install, and the vendor
+//! directory.
+
+use libtoolforge::error::line_of;
+use serde_json::{Map, Value};
+use std::path::Path;
+
+pub(crate) const COMPOSER_JSON: &str = "composer.json";
+pub(crate) const COMPOSER_LOCK: &str = "composer.lock";
+
+/// Where a platform requirement comes from, to name it in errors.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Origin {
+    /// composer.json's `require`.
+    App { line: Option<usize> },
+    /// A package in composer.lock's `packages`.
+    LockedPackage { package: String, line: Option<usize> },
+}
+
+impl Origin {
+    pub(crate) fn file(&self) -> &'static str {
+        match self {
+            Self::App { .. } => COMPOSER_JSON,
+            Self::LockedPackage { .. } => COMPOSER_LOCK,
+        }
+    }
+
+    pub(crate) fn line(&self) -> Option<usize> {
+        match self {
+            Self::App { line } | Self::LockedPackage { line, .. } => *line,
+        }
+    }
+}
+
+/// One `"php": "…"` or `"ext-…": "…"` requirement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Requirement {
+    /// `php`, or the extension's name without `ext-`.
+    pub(crate) name: String,
+    pub(crate) constraint: String,
+    pub(crate) origin: Origin,
+}
+
+#[derive(Debug)]
+pub(crate) enum ComposerError {
+    Read {
+        file: &'static str,
+        error: std::io::Error,
+    },
+    /// Not JSON, or not an object where the schema has one.
+    Malformed {
+        file: &'static str,
+        line: Option<usize>,
+        column: Option<usize>,
+        message: String,
+    },
+    /// composer.lock without composer.json: Composer cannot install from it.
+    LockWithoutJson,
+}
+
+/// A parsed JSON file with its text (for line numbers).
+#[derive(Debug)]
+struct JsonFile {
+    text: String,
+    value: Map<String, Value>,
+}
+
+impl JsonFile {
+    fn read(app_dir: &Path, file: &'static str) -> Result<Option<Self>, ComposerError> {
+        let text = match std::fs::read_to_string(app_dir.join(file)) {
+            Ok(text) => text,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(error) => return Err(ComposerError::Read { file, error }),
+        };
+        Self::parse(file, text).map(Some)
+    }
+
+    fn parse(file: &'static str, text: String) -> Result<Self, ComposerError> {
+        match serde_json::from_str::<Value>(&text) {
+            Ok(Value::Object(value)) => Ok(Self { text, value }),
+            Ok(_) => Err(ComposerError::Malformed {
+                file,
+                line: Some(1),
+                column: None,
+                message: "the file must hold one JSON object (`{ … }`)".to_string(),
+            }),
+            Err(error) => Err(ComposerError::Malformed {
+                file,
+                line: (error.line() > 0).then_some(error.line()),
+                column: (error.column() > 0).then_some(error.column()),
+                message: error.to_string(),
+            }),
+        }
+    }
+
+    /// The object under `key`, which must be one when present.
+    fn object(&self, file: &'static str, key: &str) -> Result<Option<&Map<String, Value>>, ComposerError> {
+        match self.value.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Object(object)) => Ok(Some(object)),
+            // An empty `require: []` is how PHP's json_encode writes an empty object.
+            Some(Value::Array(array)) if array.is_empty() => Ok(None),
+            Some(_) => Err(ComposerError::Malformed {
+                file,
+                line: line_of(&self.text, &format!("\"{key}\"")),
+                column: None,
+                message: format!("`{key}` must be an object"),
+            }),
+        }
+    }
+}
+
+/// The app's composer.json and composer.lock, either of which may be absent.
+#[derive(Debug, Default)]
+pub(crate) struct Composer {
+    json: Option<JsonFile>,
+    lock: Option<JsonFile>,
+}
+
+impl Composer {
+    pub(crate) fn read(app_dir: &Path) -> Result<Self, ComposerError> {
+        let json = JsonFile::read(app_dir, COMPOSER_JSON)?;
+        let lock = JsonFile::read(app_dir, COMPOSER_LOCK)?;
+        if json.is_none() && lock.is_some() {
+            return Err(ComposerError::LockWithoutJson);
+        }
+        let composer = Self { json, lock };
+        // Shape errors surface now, once, rather than wherever a field is first used.
+        composer.requirements()?;
+        Ok(composer)
+    }
+
+    pub(crate) fn has_json(&self) -> bool {
+        self.json.is_some()
+    }
+
+    pub(crate) fn has_lock(&self) -> bool {
+        self.lock.is_some()
+    }
+
+    /// `php` and `ext-*` requirements of composer.json's `require` and of every package in
+    /// composer.lock's `packages` (not `packages-dev`: those are not installed).
+    pub(crate) fn requirements(&self) -> Result<Vec<Requirement>, ComposerError> {
+        let mut found = Vec::new();
+        if let Some(json) = &self.json
+            && let Some(require) = json.object(COMPOSER_JSON, "require")?
+        {
+            found.extend(platform_requirements(require, |key| Origin::App {
+                line: line_of(&json.text, &format!("\"{key}\"")),
+            }));
+        }
+        if let Some(lock) = &self.lock {
+            for package in self.locked_packages()? {
+                let name = package.get("name").and_then(Value::as_str).unwrap_or("a package");
+                if let Some(Value::Object(require)) = package.get("require") {
+                    found.extend(platform_requirements(require, |_| Origin::LockedPackage {
+                        package: name.to_string(),
+                        line: line_of(&lock.text, &format!("\"name\": \"{name}\"")),
+                    }));
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    fn locked_packages(&self) -> Result<Vec<&Map<String, Value>>, ComposerError> {
+        let Some(lock) = &self.lock else {
+            return Ok(Vec::new());
+        };
+        match lock.value.get("packages") {
+            None => Ok(Vec::new()),
+            Some(Value::Array(packages)) => Ok(packages.iter().filter_map(Value::as_object).collect()),
+            Some(_) => Err(ComposerError::Malformed {
+                file: COMPOSER_LOCK,
+                line: line_of(&lock.text, "\"packages\""),
+                column: None,
+                message: "`packages` must be a list".to_string(),
+            }),
+        }
+    }
+
+    /// The packages (not platform requirements) composer.json requires.
+    pub(crate) fn required_packages(&self) -> Vec<String> {
+        self.json
+            .as_ref()
+            .and_then(|json| json.value.get("require"))
+            .and_then(Value::as_object)
+            .map(|require| {
+                require
+                    .keys()
+                    .filter(|name| name.contains('/'))
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Packages composer.json requires that composer.lock does not have: the lock is older than
+    /// the last change to `require`.
+    pub(crate) fn missing_from_lock(&self) -> Vec<String> {
+        let locked: Vec<String> = self
+            .locked_packages()
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|package| package.get("name").and_then(Value::as_str))
+            .map(str::to_ascii_lowercase)
+            .collect();
+        self.required_packages()
+            .into_iter()
+            .filter(|name| !locked.contains(&name.to_ascii_lowercase()))
+            .collect()
+    }
+
+    /// composer.lock's `content-hash`: the hash of composer.json's relevant parts when the lock
+    /// was written.
+    pub(crate) fn locked_content_hash(&self) -> Option<&str> {
+        self.lock.as_ref()?.value.get("content-hash")?.as_str()
+    }
+
+    /// Whether `composer install` has anything to do: packages to install or an autoloader to
+    /// generate.
+    pub(crate) fn has_dependencies(&self) -> bool {
+        !self.required_packages().is_empty()
+            || !self.locked_packages().unwrap_or_default().is_empty()
+            || self
+                .json
+                .as_ref()
+                .is_some_and(|json| json.value.contains_key("autoload"))
+    }
+
+    /// Composer's vendor directory, relative to the app (`config.vendor-dir`, default `vendor`).
+    pub(crate) fn vendor_dir(&self) -> String {
+        self.json
+            .as_ref()
+            .and_then(|json| json.value.get("config"))
+            .and_then(|config| config.get("vendor-dir"))
+            .and_then(Value::as_str)
+            .unwrap_or("vendor")
+            .trim_end_matches('/')
+            .to_string()
+    }
+
+    /// Where Composer links the packages' programs (`config.bin-dir`, default `<vendor-dir>/bin`).
+    pub(crate) fn bin_dir(&self) -> String {
+        self.json
+            .as_ref()
+            .and_then(|json| json.value.get("config"))
+            .and_then(|config| config.get("bin-dir"))
+            .and_then(Value::as_str)
+            .map_or_else(
+                || format!("{}/bin", self.vendor_dir()),
+                |dir| dir.trim_end_matches('/').to_string(),
+            )
+    }
+}
+
+/// The `php` and `ext-*` entries of a `require` object.
+fn platform_requirements(
+    require: &Map<String, Value>,
+    origin: impl Fn(&str) -> Origin,
+) -> impl Iterator<Item = Requirement> {
+    require.iter().filter_map(move |(key, constraint)| {
+        let lower = key.to_ascii_lowercase();
+        let name = if lower == "php" {
+            "php".to_string()
+        } else {
+            lower.strip_prefix("ext-")?.to_string()
+        };
+        Some(Requirement {
+            name,
+            constraint: constraint.as_str().unwrap_or("*").to_string(),
+            origin: origin(key),
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn app(files: &[(&str, &str)]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, text) in files {
+            std::fs::write(dir.path().join(name), text).unwrap();
+        }
+        dir
+    }
+
+    const JSON: &str = r#"{
+    "name": "toolforge/example",
+    "require": {
+        "php": ">=8.2",
+        "ext-intl": "*",
+        "ext-PDO_MySQL": "*",
+        "monolog/monolog": "^3.0"
+    },
+    "config": {"vendor-dir": "lib/vendor/"}
+}"#;
+
+    const LOCK: &str = r#"{
+    "content-hash": "0123456789abcdef",
+    "packages": [
+        {
+            "name": "monolog/monolog",
+            "version": "3.8.1",
+            "require": {"php": ">=8.1", "ext-json": "*", "psr/log": "^2.0 || ^3.0"}
+        }
+    ],
+    "packages-dev": [
+        {"name": "phpunit/phpunit", "require": {"ext-xdebug": "*"}}
+    ]
+}"#;
+
+    #[test]
+    fn platform_requirements_of_app_and_lock() {
+        let dir = app(&[(COMPOSER_JSON, JSON), (COMPOSER_LOCK, LOCK)]);
+        let composer = Composer::read(dir.path()).unwrap();
+        let requirements = composer.requirements().unwrap();
+        let described: Vec<String> = requirements
+            .iter()
+            .map(|requirement| {
+                format!(
+                    "{} {} {}:{:?}",
+                    requirement.name,
+                    requirement.constraint,
+                    requirement.origin.file(),
+                    requirement.origin.line()
+                )
+            })
+            .collect();
+        assert_eq!(
+            described,
+            [
+                // serde_json's objects are sorted by key.
+                "pdo_mysql * composer.json:Some(6)",
+                "intl * composer.json:Some(5)",
+                "php >=8.2 composer.json:Some(4)",
+                "json * composer.lock:Some(5)",
+                "php >=8.1 composer.lock:Some(5)",
+            ]
+        );
+        assert_eq!(composer.vendor_dir(), "lib/vendor");
+        assert_eq!(composer.bin_dir(), "lib/vendor/bin");
+        assert_eq!(composer.locked_content_hash(), Some("0123456789abcdef"));
+        assert!(composer.missing_from_lock().is_empty());
+        assert!(composer.has_dependencies());
+    }
+
+    #[test]
+    fn lock_out_of_date() {
+        let json = JSON.replace(
+            "\"monolog/monolog\": \"^3.0\"",
+            "\"monolog/monolog\": \"^3.0\", \"guzzlehttp/guzzle\": \"^7\"",
+        );
+        let dir = app(&[(COMPOSER_JSON, &json), (COMPOSER_LOCK, LOCK)]);
+        let composer = Composer::read(dir.path()).unwrap();
+        assert_eq!(composer.missing_from_lock(), ["guzzlehttp/guzzle"]);
+    }
+
+    #[test]
+    fn malformed_files_name_the_line() {
+        let dir = app(&[(
+            COMPOSER_JSON,
+            "{\n  \"require\": {\n    \"php\": \">=8.2\",\n  }\n}\n",
+        )]);
+        let Err(ComposerError::Malformed { file, line, .. }) = Composer::read(dir.path()) else {
+            panic!("parsed");
+        };
+        assert_eq!((file, line), (COMPOSER_JSON, Some(4)));
+        let dir = app(&[(COMPOSER_JSON, "{\n  \"require\": \"php\"\n}\n")]);
+        let Err(ComposerError::Malformed { line, message, .. }) = Composer::read(dir.path()) else {
+            panic!("parsed");
+        };
+        assert_eq!((line, message.as_str()), (Some(2), "`require` must be an object"));
+        let dir = app(&[(COMPOSER_LOCK, "{}")]);
+        assert!(matches!(
+            Composer::read(dir.path()),
+            Err(ComposerError::LockWithoutJson)
+        ));
+    }
+
+    #[test]
+    fn apps_without_composer_files() {
+        let dir = app(&[]);
+        let composer = Composer::read(dir.path()).unwrap();
+        assert!(!composer.has_json());
+        assert!(composer.requirements().unwrap().is_empty());
+        assert!(!composer.has_dependencies());
+        assert_eq!(composer.vendor_dir(), "vendor");
+        // Platform requirements only, and an empty `require: []` as PHP writes it.
+        let dir = app(&[(
+            COMPOSER_JSON,
+            r#"{"require": {"php": "^8.2", "ext-gd": "*"}, "require-dev": []}"#,
+        )]);
+        assert!(!Composer::read(dir.path()).unwrap().has_dependencies());
+    }
+}

@@ -1,0 +1,376 @@
+//! Everything that can stop this buildpack, and the one function that explains it.
+
+use crate::composer::{COMPOSER_JSON, COMPOSER_LOCK, ComposerError, Requirement};
+use libtoolforge::command::CommandError;
+use libtoolforge::debian::AptError;
+use libtoolforge::error::{ErrorMessage, Location};
+use libtoolforge::toml_file::TomlError;
+
+#[derive(Debug)]
+pub(crate) enum PhpBuildpackError {
+    Config(TomlError),
+    Composer(ComposerError),
+    /// `require.php` is not a Composer version constraint.
+    InvalidPhpConstraint(Requirement),
+    /// No PHP the stack has satisfies `require.php`.
+    PhpVersion {
+        requirement: Requirement,
+        provided: String,
+    },
+    /// `ext-<name>` (or an entry of `[org.toolforge.php] extensions`) that Debian does not have.
+    UnknownExtension {
+        name: String,
+        /// `None`: project.toml's list. Boxed: the largest variant otherwise.
+        requirement: Option<Box<Requirement>>,
+        known: Vec<&'static str>,
+    },
+    /// The stack's repositories have no PHP CLI package (a broken stack).
+    NoPhpPackage,
+    Update(AptError),
+    Resolve(AptError),
+    Download(AptError),
+    Unpack(AptError),
+    /// An extension asked for is installed but PHP does not load it.
+    ExtensionsNotLoaded {
+        missing: Vec<String>,
+        output: String,
+    },
+    /// composer.lock was written for another composer.json.
+    LockOutOfDate {
+        missing_from_lock: Vec<String>,
+    },
+    ComposerCommand {
+        step: ComposerStep,
+        error: CommandError,
+    },
+    /// `document-root` of `[org.toolforge.php]` names no directory.
+    MissingDocumentRoot {
+        document_root: String,
+    },
+    Io {
+        what: &'static str,
+        error: std::io::Error,
+    },
+}
+
+/// What a failed Composer run was doing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ComposerStep {
+    ContentHash,
+    Install,
+    DumpAutoload,
+}
+
+impl From<PhpBuildpackError> for libcnb::Error<PhpBuildpackError> {
+    fn from(error: PhpBuildpackError) -> Self {
+        Self::BuildpackError(error)
+    }
+}
+
+/// What the shared `apt-state` layer fails with: preparing apt, refreshing the index.
+impl From<AptError> for PhpBuildpackError {
+    fn from(error: AptError) -> Self {
+        Self::Update(error)
+    }
+}
+
+fn location(requirement: &Requirement) -> Location {
+    let file = requirement.origin.file();
+    requirement
+        .origin
+        .line()
+        .map_or_else(|| Location::file(file), |line| Location::line(file, line))
+}
+
+fn described(requirement: &Requirement) -> String {
+    let key = if requirement.name == "php" {
+        "php".to_string()
+    } else {
+        format!("ext-{}", requirement.name)
+    };
+    match &requirement.origin {
+        crate::composer::Origin::App { .. } => {
+            format!(
+                "composer.json requires `\"{key}\": \"{}\"`",
+                requirement.constraint
+            )
+        }
+        crate::composer::Origin::LockedPackage { package, .. } => format!(
+            "the package {package} (in composer.lock) requires `\"{key}\": \"{}\"`",
+            requirement.constraint
+        ),
+    }
+}
+
+#[allow(clippy::too_many_lines)] // One arm per variant, each a message.
+pub(crate) fn error_message(error: &PhpBuildpackError) -> ErrorMessage {
+    match error {
+        PhpBuildpackError::Config(error) => error.message().fix(
+            "`[org.toolforge.php]` takes `extensions = [\"gd\", …]`, `web-server = \"apache\"` or \
+             `\"nginx\"`, and `document-root = \"<directory>\"`.",
+        ),
+
+        PhpBuildpackError::Composer(error) => composer_message(error),
+
+        PhpBuildpackError::InvalidPhpConstraint(requirement) => ErrorMessage::app(
+            "Invalid PHP version constraint",
+            format!("{}, which is not a Composer version constraint.", described(requirement)),
+        )
+        .at(location(requirement))
+        .fix("write a constraint such as `^8.2`, `>=8.1` or `8.4.*` (https://getcomposer.org/doc/articles/versions.md)."),
+
+        PhpBuildpackError::PhpVersion { requirement, provided } => {
+            let message = ErrorMessage::app(
+                "PHP version not available",
+                format!(
+                    "{}, but this builder provides PHP {provided}: Debian 13 (trixie)'s PHP, the only \
+                     one it installs, with Debian's security updates.",
+                    described(requirement)
+                ),
+            )
+            .at(location(requirement));
+            match &requirement.origin {
+                crate::composer::Origin::App { .. } => message.fix(format!(
+                    "allow PHP {provided} in composer.json (for example `\"php\": \">=8.2\"`), test the \
+                     tool with it, then run `composer update --lock` and commit both files."
+                )),
+                crate::composer::Origin::LockedPackage { package, .. } => message.fix(format!(
+                    "update {package} to a release that supports PHP {provided} (`composer update \
+                     {package}` with PHP {provided}) and commit composer.lock."
+                )),
+            }
+        }
+
+        PhpBuildpackError::UnknownExtension { name, requirement, known } => {
+            let detail = format!(
+                "{}, and Debian 13 (trixie) packages no PHP extension `{name}` for PHP 8.4.",
+                requirement.as_deref().map_or_else(
+                    || format!("project.toml's `[org.toolforge.php] extensions` lists `{name}`"),
+                    described
+                )
+            );
+            let message = ErrorMessage::app("Unknown PHP extension", detail)
+                .excerpt(format!("The extensions available are:\n{}", wrap(known, 90)))
+                .fix("use the extension's name as `php -m` prints it (for example `ext-pdo_mysql`), or \
+                      remove the requirement.");
+            match requirement {
+                Some(requirement) => message.at(location(requirement)),
+                None => message.at(Location::file("project.toml")),
+            }
+        }
+
+        PhpBuildpackError::NoPhpPackage => ErrorMessage::platform(
+            "No PHP in the stack's repositories",
+            "apt did not resolve php8.4-cli: the stack's Debian sources do not have PHP 8.4.",
+        ),
+
+        PhpBuildpackError::Update(error) => error.platform_message(
+            "Cannot refresh the Debian package index",
+            "apt could not download or verify the package index of the stack's Debian repositories.",
+        ),
+
+        PhpBuildpackError::Resolve(error) => error.platform_message(
+            "Cannot resolve PHP's Debian packages",
+            "apt could not find a consistent set of packages for PHP, its extensions and the web servers.",
+        ),
+
+        PhpBuildpackError::Download(error) => error.platform_message(
+            "Cannot download PHP's Debian packages",
+            "apt could not download or verify the packages.",
+        ),
+
+        PhpBuildpackError::Unpack(error) => error.platform_message(
+            "Cannot unpack PHP's Debian packages",
+            "dpkg-deb could not unpack a downloaded package into the layer.",
+        ),
+
+        PhpBuildpackError::ExtensionsNotLoaded { missing, output } => ErrorMessage::platform(
+            "PHP extensions do not load",
+            format!(
+                "The packages of {} are installed, but `php -m` does not list {}: a bug of this buildpack.",
+                missing.join(", "),
+                if missing.len() == 1 { "it" } else { "them" }
+            ),
+        )
+        .excerpt(output.clone()),
+
+        PhpBuildpackError::LockOutOfDate { missing_from_lock } => ErrorMessage::app(
+            "composer.lock is out of date",
+            if missing_from_lock.is_empty() {
+                "composer.lock was written for another version of composer.json (its `content-hash` \
+                 differs): the packages it pins may not be what composer.json asks for."
+                    .to_string()
+            } else {
+                format!(
+                    "composer.json requires {}, which composer.lock does not have: the lock was written \
+                     before composer.json last changed.",
+                    missing_from_lock.join(", ")
+                )
+            },
+        )
+        .at(Location::file(COMPOSER_LOCK))
+        .fix("run `composer update --lock` (or `composer update <package>`) and commit composer.lock with composer.json."),
+
+        PhpBuildpackError::ComposerCommand { step, error } => match step {
+            ComposerStep::ContentHash => error.message(
+                "Cannot check composer.lock",
+                "Composer could not compute composer.json's content hash.",
+                false,
+            ),
+            ComposerStep::Install => error
+                .message(
+                    "Installing dependencies with Composer failed",
+                    "`composer install` could not install the app's dependencies; its own message is at \
+                     the end of its output, quoted here.",
+                    true,
+                )
+                .at(Location::file(COMPOSER_JSON))
+                .fix("run `composer install --no-dev` from a clean checkout and fix what it reports (a \
+                      package, a repository, a script in composer.json)."),
+            ComposerStep::DumpAutoload => error
+                .message(
+                    "Generating Composer's autoloader failed",
+                    "`composer dump-autoload` failed; its output is quoted here.",
+                    true,
+                )
+                .at(Location::file(COMPOSER_JSON))
+                .fix("check composer.json's `autoload` section and its scripts."),
+        },
+
+        PhpBuildpackError::MissingDocumentRoot { document_root } => ErrorMessage::app(
+            "Document root not found",
+            format!(
+                "project.toml sets `document-root = \"{document_root}\"` under `[org.toolforge.php]`, \
+                 and the app has no directory {document_root}."
+            ),
+        )
+        .at(Location::file("project.toml"))
+        .fix("name a directory of the app relative to its root (for example `public_html`), or remove \
+              the setting to serve public_html/, else public/, else the app's root."),
+
+        PhpBuildpackError::Io { what, error } => ErrorMessage::platform(
+            format!("Cannot {what}"),
+            format!("The file system said: {error}."),
+        ),
+    }
+}
+
+fn composer_message(error: &ComposerError) -> ErrorMessage {
+    match error {
+        ComposerError::Read { file, error } => ErrorMessage::app(
+            format!("Cannot read {file}"),
+            format!("{file} exists but cannot be read: {error}."),
+        )
+        .at(Location::file(file))
+        .fix(format!("commit {file} as a readable UTF-8 file.")),
+        ComposerError::Malformed {
+            file,
+            line,
+            column,
+            message,
+        } => ErrorMessage::app(
+            format!("Invalid {file}"),
+            format!(
+                "{file} is not valid: {message}{}.",
+                column.map(|column| format!(" (column {column})")).unwrap_or_default()
+            ),
+        )
+        .at(line.map_or_else(|| Location::file(file), |line| Location::line(file, line)))
+        .fix(if *file == COMPOSER_LOCK {
+            "regenerate composer.lock with `composer update --lock` and commit it.".to_string()
+        } else {
+            "correct composer.json (`composer validate` shows the problem) and commit it.".to_string()
+        }),
+        ComposerError::LockWithoutJson => ErrorMessage::app(
+            "composer.lock without composer.json",
+            "The app has a composer.lock but no composer.json, which Composer needs to install from the lock.",
+        )
+        .at(Location::file(COMPOSER_LOCK))
+        .fix("commit the composer.json the lock was made from, or delete composer.lock."),
+    }
+}
+
+/// `names` as comma-separated lines of at most `width` characters.
+fn wrap(names: &[&str], width: usize) -> String {
+    let mut lines = vec![String::new()];
+    for name in names {
+        let line = lines.last_mut().expect("one line at least");
+        if !line.is_empty() && line.len() + name.len() + 2 > width {
+            line.push(',');
+            lines.push((*name).to_string());
+        } else {
+            if !line.is_empty() {
+                line.push_str(", ");
+            }
+            line.push_str(name);
+        }
+    }
+    lines.join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::composer::Origin;
+
+    fn render(error: &PhpBuildpackError) -> String {
+        error_message(error).render()
+    }
+
+    fn requirement(name: &str, constraint: &str, origin: Origin) -> Requirement {
+        Requirement {
+            name: name.into(),
+            constraint: constraint.into(),
+            origin,
+        }
+    }
+
+    #[test]
+    fn php_version() {
+        insta::assert_snapshot!(render(&PhpBuildpackError::PhpVersion {
+            requirement: requirement("php", "^7.4", Origin::App { line: Some(3) }),
+            provided: "8.4.28".into(),
+        }));
+    }
+
+    #[test]
+    fn php_version_of_a_locked_package() {
+        insta::assert_snapshot!(render(&PhpBuildpackError::PhpVersion {
+            requirement: requirement(
+                "php",
+                "<8.0",
+                Origin::LockedPackage {
+                    package: "old/library".into(),
+                    line: Some(12)
+                }
+            ),
+            provided: "8.4.28".into(),
+        }));
+    }
+
+    #[test]
+    fn unknown_extension() {
+        insta::assert_snapshot!(render(&PhpBuildpackError::UnknownExtension {
+            name: "mysql".into(),
+            requirement: Some(Box::new(requirement("mysql", "*", Origin::App { line: Some(5) }))),
+            known: crate::extensions::known(),
+        }));
+    }
+
+    #[test]
+    fn malformed_composer_json() {
+        insta::assert_snapshot!(render(&PhpBuildpackError::Composer(ComposerError::Malformed {
+            file: COMPOSER_JSON,
+            line: Some(4),
+            column: Some(5),
+            message: "trailing comma at line 4 column 5".into(),
+        })));
+    }
+
+    #[test]
+    fn lock_out_of_date() {
+        insta::assert_snapshot!(render(&PhpBuildpackError::LockOutOfDate {
+            missing_from_lock: vec!["toolforge-example/greeter".into()],
+        }));
+    }
+}

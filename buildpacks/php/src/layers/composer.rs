@@ -1,0 +1,177 @@
+//! Composer's layers (cache only): `composer-cache`, Composer's download cache and home, and
+//! `vendor`, the vendor directory of the last install, copied back instead of installing when
+//! composer.json, composer.lock and PHP are unchanged.
+
+use crate::PhpBuildpack;
+use crate::errors::PhpBuildpackError;
+use libcnb::build::BuildContext;
+use libcnb::data::layer_name;
+use libtoolforge::layer::{Cache, KeyedLayer, LayerKey, cached_layer, change, copy_directory};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ComposerCacheKey {
+    pub(crate) stack: String,
+}
+
+impl LayerKey for ComposerCacheKey {
+    fn changes(&self, current: &Self) -> Vec<String> {
+        let Self { stack } = self;
+        change("stack", stack, &current.stack).into_iter().collect()
+    }
+}
+
+/// Opens the `composer-cache` layer; returns Composer's environment pointing into it.
+pub(crate) fn cache_env(
+    context: &BuildContext<PhpBuildpack>,
+) -> libcnb::Result<Vec<(&'static str, PathBuf)>, PhpBuildpackError> {
+    let key = ComposerCacheKey {
+        stack: libtoolforge::stack::key(&context.target),
+    };
+    let (layer, _) = cached_layer(context, layer_name!("composer-cache"), false, false, &key)?;
+    let path = layer.path();
+    Ok(vec![
+        ("COMPOSER_HOME", path.join("home")),
+        ("COMPOSER_CACHE_DIR", path.join("cache")),
+    ])
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct VendorKey {
+    pub(crate) php_version: String,
+    pub(crate) composer_json_sha256: String,
+    pub(crate) composer_lock_sha256: String,
+    /// composer.json's `config.vendor-dir`.
+    pub(crate) vendor_dir: String,
+    pub(crate) stack: String,
+}
+
+impl LayerKey for VendorKey {
+    fn changes(&self, current: &Self) -> Vec<String> {
+        let Self {
+            php_version,
+            composer_json_sha256,
+            composer_lock_sha256,
+            vendor_dir,
+            stack,
+        } = self;
+        [
+            change("PHP", php_version, &current.php_version),
+            (composer_json_sha256 != &current.composer_json_sha256)
+                .then(|| "composer.json changed".to_string()),
+            (composer_lock_sha256 != &current.composer_lock_sha256)
+                .then(|| "composer.lock changed".to_string()),
+            change("vendor-dir", vendor_dir, &current.vendor_dir),
+            change("stack", stack, &current.stack),
+        ]
+        .into_iter()
+        .flatten()
+        .collect()
+    }
+}
+
+/// The vendor directory of the last build with the same key.
+pub(crate) struct KeptVendor {
+    layer: KeyedLayer<PhpBuildpack>,
+    pub(crate) cache: Cache,
+    vendor_dir: String,
+}
+
+/// The name of the kept copy inside the layer.
+const KEPT: &str = "vendor";
+
+pub(crate) fn open(
+    context: &BuildContext<PhpBuildpack>,
+    key: &VendorKey,
+) -> libcnb::Result<KeptVendor, PhpBuildpackError> {
+    let (layer, cache) = cached_layer(context, layer_name!("vendor"), false, false, key)?;
+    let cache = if cache == Cache::Reused && !layer.path().join(KEPT).is_dir() {
+        Cache::New
+    } else {
+        cache
+    };
+    Ok(KeptVendor {
+        layer,
+        cache,
+        vendor_dir: key.vendor_dir.clone(),
+    })
+}
+
+impl KeptVendor {
+    /// Copies the kept vendor directory into the app.
+    pub(crate) fn restore(&self, app_dir: &Path) -> Result<(), PhpBuildpackError> {
+        let target = app_dir.join(&self.vendor_dir);
+        let parent = target.parent().unwrap_or(app_dir);
+        std::fs::create_dir_all(parent)
+            .and_then(|()| copy_directory(&self.layer.path().join(KEPT), parent))
+            .and_then(|()| {
+                // `cp -a` keeps the kept copy's name; the app may call its directory otherwise.
+                let copied = parent.join(KEPT);
+                if copied == target {
+                    Ok(())
+                } else {
+                    std::fs::rename(copied, &target)
+                }
+            })
+            .map_err(|error| PhpBuildpackError::Io {
+                what: "restore the vendor directory from the cache",
+                error,
+            })
+    }
+
+    /// Keeps the app's vendor directory for the next build.
+    pub(crate) fn save(&self, app_dir: &Path) -> Result<(), PhpBuildpackError> {
+        let kept = self.layer.path().join(KEPT);
+        let installed = app_dir.join(&self.vendor_dir);
+        let io = |error| PhpBuildpackError::Io {
+            what: "keep the vendor directory in the cache",
+            error,
+        };
+        if kept.exists() {
+            std::fs::remove_dir_all(&kept).map_err(io)?;
+        }
+        if !installed.is_dir() {
+            return Ok(());
+        }
+        let staging = self.layer.path().join("staging");
+        let _ = std::fs::remove_dir_all(&staging);
+        std::fs::create_dir_all(&staging)
+            .and_then(|()| copy_directory(&installed, &staging))
+            .and_then(|()| {
+                let name = installed.file_name().unwrap_or_default();
+                std::fs::rename(staging.join(name), &kept)
+            })
+            .and_then(|()| std::fs::remove_dir_all(&staging))
+            .map_err(io)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key() -> VendorKey {
+        VendorKey {
+            php_version: "8.4.28".into(),
+            composer_json_sha256: "a".into(),
+            composer_lock_sha256: "b".into(),
+            vendor_dir: "vendor".into(),
+            stack: "debian 13 amd64".into(),
+        }
+    }
+
+    #[test]
+    fn changes() {
+        assert!(key().changes(&key()).is_empty());
+        let mut changed = key();
+        changed.composer_lock_sha256 = "c".into();
+        changed.php_version = "8.4.29".into();
+        assert_eq!(
+            key().changes(&changed),
+            ["PHP 8.4.28 → 8.4.29", "composer.lock changed"]
+        );
+    }
+}

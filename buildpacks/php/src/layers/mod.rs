@@ -1,0 +1,4 @@
+//! One module per layer.
+
+pub(crate) mod composer;
+pub(crate) mod php;
