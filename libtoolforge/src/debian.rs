@@ -786,7 +786,8 @@ fn relative_target(link: &str, target: &str) -> PathBuf {
 }
 
 /// Every path under `dir` (not following symlinks), depth first.
-fn walk(dir: &Path, found: &mut Vec<PathBuf>) {
+/// Every path under `dir` (files, links, directories; links not followed), appended to `found`.
+pub fn walk(dir: &Path, found: &mut Vec<PathBuf>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
@@ -961,7 +962,9 @@ fn multiarch_dirs(layer: &Path, base: &str) -> Vec<PathBuf> {
 }
 
 /// The subdirectories of `dir` whose names satisfy `predicate`, sorted; none if it is unreadable.
-fn subdirectories(dir: &Path, predicate: impl Fn(&str) -> bool) -> Vec<PathBuf> {
+/// The directories in `dir` whose names satisfy `predicate`, sorted.
+#[must_use]
+pub fn subdirectories(dir: &Path, predicate: impl Fn(&str) -> bool) -> Vec<PathBuf> {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Vec::new();
     };
@@ -1175,6 +1178,41 @@ pub fn format_size(bytes: u64) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn stubs_are_installed_entries_with_a_version_apt_cannot_merge() {
+        let entry = stub_entry("systemd", "257.9-1~deb13u1");
+        assert!(
+            entry.starts_with("\nPackage: systemd\nStatus: install ok installed\n"),
+            "{entry}"
+        );
+        assert!(
+            entry.contains("\nVersion: 257.9-1~deb13u1+toolforge-stub\n"),
+            "{entry}"
+        );
+    }
+
+    #[test]
+    fn package_changes_in_words() {
+        let resolved = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+            pairs
+                .iter()
+                .map(|(name, version)| ((*name).to_string(), (*version).to_string()))
+                .collect()
+        };
+        let old = (vec!["ffmpeg".to_string()], resolved(&[("ffmpeg", "7:7.1.4")]));
+        let updated = resolved(&[("ffmpeg", "7:7.1.5")]);
+        assert_eq!(
+            package_changes((&old.0, &old.1), (&old.0, &updated)),
+            ["updated ffmpeg 7:7.1.4 → 7:7.1.5"]
+        );
+        let other = vec!["graphviz".to_string()];
+        assert_eq!(
+            package_changes((&old.0, &old.1), (&other, &resolved(&[("graphviz", "2.42.4-3")]))),
+            ["graphviz added", "ffmpeg removed"]
+        );
+        assert!(package_changes((&old.0, &old.1), (&old.0, &old.1)).is_empty());
+    }
+
     use super::*;
 
     #[test]

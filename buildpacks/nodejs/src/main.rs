@@ -55,7 +55,7 @@ impl Buildpack for NodejsBuildpack {
             PackageJson::parse(&package_json_text).map_err(NodejsBuildpackError::PackageJson)?
         };
         let config = config::read(app_dir).map_err(NodejsBuildpackError::Config)?;
-        let front_end_only = other_language_is_main(app_dir);
+        let front_end_only = languages::other_than_nodejs_is_main(app_dir);
 
         let downloader = Downloader::from_env(context.platform.env());
         let release = choose_node(&context, &mut output, &downloader, (&package, &package_json_text))?;
@@ -215,18 +215,13 @@ fn detects(app_dir: &Path) -> bool {
     if !app_dir.join(PACKAGE_JSON).is_file() {
         return false;
     }
-    if !other_language_is_main(app_dir) {
+    if !languages::other_than_nodejs_is_main(app_dir) {
         return true;
     }
     PackageJson::read(app_dir)
         .ok()
         .flatten()
         .is_some_and(|package| package.build_script().is_some())
-}
-
-/// Whether Python or PHP is the app's main language (and Node.js only builds its front end).
-fn other_language_is_main(app_dir: &Path) -> bool {
-    languages::other_than_nodejs_is_main(app_dir)
 }
 
 /// Whether a Procfile process runs a Node.js command.

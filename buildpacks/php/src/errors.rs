@@ -292,19 +292,19 @@ fn composer_message(error: &ComposerError) -> ErrorMessage {
 
 /// `names` as comma-separated lines of at most `width` characters.
 fn wrap(names: &[&str], width: usize) -> String {
-    let mut lines = vec![String::new()];
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
     for name in names {
-        let line = lines.last_mut().expect("one line at least");
         if !line.is_empty() && line.len() + name.len() + 2 > width {
             line.push(',');
-            lines.push((*name).to_string());
-        } else {
-            if !line.is_empty() {
-                line.push_str(", ");
-            }
-            line.push_str(name);
+            lines.push(std::mem::take(&mut line));
         }
+        if !line.is_empty() {
+            line.push_str(", ");
+        }
+        line.push_str(name);
     }
+    lines.push(line);
     lines.join("\n")
 }
 

@@ -53,7 +53,7 @@ impl Buildpack for PhpBuildpack {
         let composer = Composer::read(app_dir).map_err(PhpBuildpackError::Composer)?;
         let requirements = composer.requirements().map_err(PhpBuildpackError::Composer)?;
 
-        let wanted = Wanted::from(&config, &requirements)?;
+        let wanted = Wanted::for_app(&config, &requirements)?;
         output.step(&format!(
             "PHP {PHP_BRANCH} from Debian with the extensions {}",
             wanted.extensions.iter().cloned().collect::<Vec<_>>().join(", ")
@@ -138,7 +138,7 @@ struct Wanted {
 }
 
 impl Wanted {
-    fn from(config: &PhpConfig, requirements: &[Requirement]) -> Result<Self, PhpBuildpackError> {
+    fn for_app(config: &PhpConfig, requirements: &[Requirement]) -> Result<Self, PhpBuildpackError> {
         let mut asked: Vec<(String, Option<&Requirement>)> = extensions::DEFAULT
             .iter()
             .map(|name| ((*name).to_string(), None))
@@ -433,7 +433,7 @@ mod tests {
             extensions: vec!["GD".into()],
             ..PhpConfig::default()
         };
-        let wanted = Wanted::from(
+        let wanted = Wanted::for_app(
             &config,
             &[
                 requirement("php", "^8.2"),
@@ -465,7 +465,7 @@ mod tests {
         assert!(wanted.loaded.contains("redis") && !wanted.loaded.contains("json"));
         let Err(PhpBuildpackError::UnknownExtension {
             name, requirement, ..
-        }) = Wanted::from(&PhpConfig::default(), &[requirement("mysql", "*")])
+        }) = Wanted::for_app(&PhpConfig::default(), &[requirement("mysql", "*")])
         else {
             panic!("accepted ext-mysql");
         };

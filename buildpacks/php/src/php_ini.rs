@@ -3,6 +3,7 @@
 //! Debian's production template), plus the settings a read-only, uid-less container needs.
 
 use crate::extensions::PHP_BRANCH;
+use libtoolforge::debian;
 use std::path::{Path, PathBuf};
 
 /// `<layer>/etc/php/8.4`: php.ini (`PHPRC`) and conf.d (`PHP_INI_SCAN_DIR`).
@@ -123,8 +124,11 @@ pub(crate) fn relocate_composer(layer: &Path) -> std::io::Result<usize> {
     }
     let share = layer.join("usr/share/php");
     let absolute = format!("'{}/usr/share/php/", layer.display());
-    let mut autoloaders = Vec::new();
-    find_files(&share, "autoload.php", &mut autoloaders);
+    let mut paths = Vec::new();
+    debian::walk(&share, &mut paths);
+    let autoloaders = paths
+        .into_iter()
+        .filter(|path| path.file_name().is_some_and(|name| name == "autoload.php") && path.is_file());
     for path in autoloaders {
         let text = std::fs::read_to_string(&path)?;
         if text.contains("'/usr/share/php/") {
@@ -143,17 +147,9 @@ fn rewrite(path: &Path, text: &str) -> std::io::Result<()> {
     std::fs::set_permissions(path, permissions)
 }
 
+/// The directories in `dir` whose names start with `prefix`.
 fn subdirectories(dir: &Path, prefix: &str) -> Vec<PathBuf> {
-    let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
-        .into_iter()
-        .flatten()
-        .filter_map(Result::ok)
-        .filter(|entry| entry.file_name().to_string_lossy().starts_with(prefix))
-        .map(|entry| entry.path())
-        .filter(|path| path.is_dir())
-        .collect();
-    found.sort();
-    found
+    debian::subdirectories(dir, |name| name.starts_with(prefix))
 }
 
 fn files_with_extension(dir: &Path, extension: &str) -> Vec<PathBuf> {
@@ -166,24 +162,6 @@ fn files_with_extension(dir: &Path, extension: &str) -> Vec<PathBuf> {
         .collect();
     found.sort();
     found
-}
-
-fn find_files(dir: &Path, name: &str, found: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir)
-        .into_iter()
-        .flatten()
-        .filter_map(Result::ok)
-    {
-        let path = entry.path();
-        let Ok(file_type) = entry.file_type() else {
-            continue;
-        };
-        if file_type.is_dir() {
-            find_files(&path, name, found);
-        } else if file_type.is_file() && entry.file_name() == name {
-            found.push(path);
-        }
-    }
 }
 
 #[cfg(test)]
