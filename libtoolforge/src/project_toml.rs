@@ -52,6 +52,20 @@ impl ProjectToml {
         .map_err(|error| self.error(&error, path))
     }
 
+    /// A buildpack's own settings: the table at `path` of `dir/project.toml`, or `T`'s defaults
+    /// when there is no file or no table.
+    ///
+    /// # Errors
+    ///
+    /// As [`Self::read`] and [`Self::table`].
+    pub fn settings<T: DeserializeOwned + Default>(dir: &Path, path: &[&str]) -> Result<T, TomlError> {
+        Ok(Self::read(dir)?
+            .map(|project| project.table::<T>(path))
+            .transpose()?
+            .flatten()
+            .unwrap_or_default())
+    }
+
     /// Whether the file has a table at `path`, whatever its contents.
     #[must_use]
     pub fn has_table(&self, path: &[&str]) -> bool {

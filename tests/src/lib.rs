@@ -141,6 +141,18 @@ pub fn mirrored_build_into(app: &Path, image: &str, extra_args: &[&str]) -> Buil
     )
 }
 
+/// [`mirrored_build`], which must succeed; the image is removed when the returned [`Image`] drops.
+///
+/// # Panics
+///
+/// When the build fails (with its output).
+#[must_use]
+pub fn mirrored_build_ok(app: &Path, purpose: &str) -> (Build, Image) {
+    let built = mirrored_build(app, purpose).expect_success();
+    let image = Image(built.image.clone());
+    (built, image)
+}
+
 /// The `pack build` arguments that point the buildpacks at both mirrors' inventories, reached
 /// through the host network, so that an app using Python and Node.js gets both runtimes there.
 #[must_use]

@@ -2,17 +2,10 @@
 //! assembles from the npm registry's packages, dependencies from the npm registry with npm, pnpm
 //! and Yarn, images run as Toolforge runs tools (uid 52503, read-only root but /tmp).
 
-use std::path::Path;
 use toolforge_tests::{
-    Build, Image, Run, WebContainer, app_with_files, fixture, fixture_copy, mirrored_build,
-    mirrored_build_into,
+    Image, Run, WebContainer, app_with_files, fixture, fixture_copy, mirrored_build, mirrored_build_into,
+    mirrored_build_ok,
 };
-
-fn build_ok(app: &Path, purpose: &str) -> (Build, Image) {
-    let built = mirrored_build(app, purpose).expect_success();
-    let image = Image(built.image.clone());
-    (built, image)
-}
 
 fn serve(image: &Image) -> WebContainer {
     Run::toolforge(&image.0).process("web").read_only().start()
@@ -36,7 +29,7 @@ fn assert_fails_with(fixture_name: &str, expected: &[&str]) {
 #[test]
 fn express_with_npm_serves_prunes_and_rebuilds_without_installing() {
     let app = fixture_copy("nodejs-express-npm");
-    let (built, image) = build_ok(app.path(), "nodejs-express-npm");
+    let (built, image) = mirrored_build_ok(app.path(), "nodejs-express-npm");
     built.assert_output_contains("Node.js 24.");
     built.assert_output_contains("(24.x from engines.node in package.json)");
     built.assert_output_contains(
@@ -73,7 +66,7 @@ fn express_with_npm_serves_prunes_and_rebuilds_without_installing() {
 
 #[test]
 fn pnpm_app() {
-    let (built, image) = build_ok(&fixture("nodejs-pnpm"), "nodejs-pnpm");
+    let (built, image) = mirrored_build_ok(&fixture("nodejs-pnpm"), "nodejs-pnpm");
     built.assert_output_contains(
         "Dependencies with pnpm 10.34.9 (chosen by packageManager pnpm@10.34.9 in package.json)",
     );
@@ -88,7 +81,7 @@ fn pnpm_app() {
 
 #[test]
 fn yarn_berry_app() {
-    let (built, image) = build_ok(&fixture("nodejs-yarn-berry"), "nodejs-yarn-berry");
+    let (built, image) = mirrored_build_ok(&fixture("nodejs-yarn-berry"), "nodejs-yarn-berry");
     built.assert_output_contains(
         "Dependencies with Yarn 4.18.1 (chosen by packageManager yarn@4.18.1 in package.json)",
     );
@@ -101,7 +94,7 @@ fn yarn_berry_app() {
 
 #[test]
 fn flask_with_a_vite_bundle_built_at_build_time() {
-    let (built, image) = build_ok(&fixture("python-flask-vite"), "python-flask-vite");
+    let (built, image) = mirrored_build_ok(&fixture("python-flask-vite"), "python-flask-vite");
     built.assert_output_contains("Running the `build` script");
     built.assert_output_contains("Node.js is used at build time only");
     // Node.js runs before Python in the group, so the bundle exists before collectstatic would.
@@ -264,7 +257,7 @@ fn yarn_classic_app_by_its_lockfile() {
     // The two-lockfiles fixture without its package-lock.json: a Yarn 1 app with no packageManager.
     let app = fixture_copy("nodejs-two-lockfiles");
     std::fs::remove_file(app.path().join("package-lock.json")).expect("remove package-lock.json");
-    let (built, image) = build_ok(app.path(), "nodejs-yarn-classic");
+    let (built, image) = mirrored_build_ok(app.path(), "nodejs-yarn-classic");
     built.assert_output_contains("Dependencies with Yarn classic 1.22.22 (chosen by yarn.lock)");
     built.assert_output_contains("Running `yarn install --frozen-lockfile --non-interactive`");
     let (code, stdout, stderr) = Run::toolforge(&image.0)

@@ -5,15 +5,9 @@
 use std::path::Path;
 use std::time::Duration;
 use toolforge_tests::{
-    Build, Image, Run, WebContainer, app_with_files, fixture, fixture_copy, mirrored_build,
-    mirrored_build_into,
+    Image, Run, WebContainer, app_with_files, fixture, fixture_copy, mirrored_build, mirrored_build_into,
+    mirrored_build_ok,
 };
-
-fn build_ok(app: &Path, purpose: &str) -> (Build, Image) {
-    let built = mirrored_build(app, purpose).expect_success();
-    let image = Image(built.image.clone());
-    (built, image)
-}
 
 fn serve(image: &Image) -> WebContainer {
     Run::toolforge(&image.0).process("web").read_only().start()
@@ -36,7 +30,7 @@ fn assert_fails_with(app: &Path, purpose: &str, expected: &[&str]) {
 #[test]
 fn plain_public_html_tool_is_served_by_apache_and_fpm() {
     let app = fixture("php-public-html");
-    let (built, image) = build_ok(&app, "php-public-html");
+    let (built, image) = mirrored_build_ok(&app, "php-public-html");
     built.assert_output_contains(
         "PHP 8.4 from Debian with the extensions curl, intl, mbstring, mysqli, pdo_mysql, xml, zip",
     );
@@ -103,7 +97,7 @@ fn plain_public_html_tool_is_served_by_apache_and_fpm() {
 #[test]
 fn composer_app_installs_from_its_lock_and_rebuilds_without_installing() {
     let app = fixture_copy("php-composer");
-    let (built, image) = build_ok(app.path(), "php-composer");
+    let (built, image) = mirrored_build_ok(app.path(), "php-composer");
     built.assert_output_contains("PHP 8.4.");
     built.assert_output_contains("(satisfies `>=8.2` from composer.json)");
     built.assert_output_contains(
@@ -140,7 +134,7 @@ fn composer_app_installs_from_its_lock_and_rebuilds_without_installing() {
 
 #[test]
 fn extensions_declared_in_composer_json_are_installed_and_loaded() {
-    let (built, image) = build_ok(&fixture("php-extensions"), "php-extensions");
+    let (built, image) = mirrored_build_ok(&fixture("php-extensions"), "php-extensions");
     built.assert_output_contains("bcmath, curl, intl, mbstring, mysqli, pdo_mysql, xml, zip");
     built.assert_output_contains("composer.json requires no packages");
     built.assert_output_contains("Default process: web = `heroku-php-apache2 public`");
@@ -159,7 +153,7 @@ fn extensions_declared_in_composer_json_are_installed_and_loaded() {
 
 #[test]
 fn procfile_with_heroku_php_apache2_serves_its_document_root() {
-    let (built, image) = build_ok(&fixture("php-procfile-apache"), "php-procfile-apache");
+    let (built, image) = mirrored_build_ok(&fixture("php-procfile-apache"), "php-procfile-apache");
     assert!(!built.output.contains("Default process"), "{}", built.output);
     let web = serve(&image);
     assert_page(&web, "/", &["fixture=php-procfile-apache\n", "server=Apache"]);
@@ -171,7 +165,7 @@ fn procfile_with_heroku_php_apache2_serves_its_document_root() {
 
 #[test]
 fn procfile_with_heroku_php_nginx_serves_its_document_root() {
-    let (_, image) = build_ok(&fixture("php-procfile-nginx"), "php-procfile-nginx");
+    let (_, image) = mirrored_build_ok(&fixture("php-procfile-nginx"), "php-procfile-nginx");
     // Toolforge's default web service memory: 512 MiB / 128 MiB per worker.
     let web = Run::toolforge(&image.0)
         .process("web")
@@ -187,7 +181,7 @@ fn procfile_with_heroku_php_nginx_serves_its_document_root() {
 
 #[test]
 fn php_tool_with_a_node_front_end() {
-    let (built, image) = build_ok(&fixture("php-node-frontend"), "php-node-frontend");
+    let (built, image) = mirrored_build_ok(&fixture("php-node-frontend"), "php-node-frontend");
     built.assert_output_contains("Running the `build` script");
     built.assert_output_contains("Node.js is used at build time only");
     let nodejs = built.output.find("toolforge/nodejs").expect("nodejs ran");
@@ -217,7 +211,7 @@ fn project_toml_chooses_nginx_and_the_document_root_and_a_stray_package_json_is_
         // A formatter's package.json, no build script: not a Node.js front end.
         ("package.json", b"{\"devDependencies\": {\"prettier\": \"3.6.2\"}}\n"),
     ]);
-    let (built, image) = build_ok(app.path(), "php-project-toml");
+    let (built, image) = mirrored_build_ok(app.path(), "php-project-toml");
     built.assert_output_contains("Default process: web = `heroku-php-nginx web`");
     assert!(!built.output.contains("toolforge/nodejs"), "{}", built.output);
     let web = serve(&image);
@@ -304,7 +298,7 @@ fn document_root_that_does_not_exist() {
         ("Procfile", b"web: heroku-php-apache2 public_htm\n"),
         ("public_html/index.php", b"<?php echo 'hi';\n"),
     ]);
-    let (_, image) = build_ok(app.path(), "php-missing-docroot");
+    let (_, image) = mirrored_build_ok(app.path(), "php-missing-docroot");
     let (code, stdout, stderr) = Run::toolforge(&image.0).process("web").read_only().output();
     assert_eq!(code, 1, "{stdout}{stderr}");
     assert_eq!(

@@ -5,7 +5,7 @@ use std::path::Path;
 use toolforge_tests::file_server::FileServer;
 use toolforge_tests::{
     Build, Image, Run, WebContainer, app_with_files, fixture, fixture_copy, mirrored_build,
-    mirrored_build_into,
+    mirrored_build_into, mirrored_build_ok,
 };
 
 /// Runs the image's web process as Toolforge does, on a read-only root.
@@ -23,16 +23,10 @@ fn assert_index(web: &WebContainer, fixture: &str, python_minor: &str) -> String
     body
 }
 
-fn build_ok(app: &Path, purpose: &str) -> (Build, Image) {
-    let built = mirrored_build(app, purpose).expect_success();
-    let image = Image(built.image.clone());
-    (built, image)
-}
-
 #[test]
 fn flask_with_pip_serves_and_rebuilds_without_installing() {
     let app = fixture_copy("python-flask-pip");
-    let (built, image) = build_ok(app.path(), "python-flask-pip");
+    let (built, image) = mirrored_build_ok(app.path(), "python-flask-pip");
     built.assert_output_contains("Dependencies: requirements.txt (installed with pip 26.3)");
     built.assert_output_contains("Python 3.13.");
     built.assert_output_contains("(3.13 from .python-version)");
@@ -96,7 +90,7 @@ fn flask_with_pip_serves_and_rebuilds_without_installing() {
 
 #[test]
 fn fastapi_with_uv_on_python_3_11() {
-    let (built, image) = build_ok(&fixture("python-fastapi-uv"), "python-fastapi-uv");
+    let (built, image) = mirrored_build_ok(&fixture("python-fastapi-uv"), "python-fastapi-uv");
     built.assert_output_contains("Dependencies: uv.lock (installed with uv 0.13.9)");
     built.assert_output_contains("(3.11 from .python-version)");
     assert_index(&serve(&image), "python-fastapi-uv", "3.11");
@@ -104,7 +98,7 @@ fn fastapi_with_uv_on_python_3_11() {
 
 #[test]
 fn poetry_app_gets_the_newest_python_its_project_allows() {
-    let (built, image) = build_ok(&fixture("python-poetry"), "python-poetry");
+    let (built, image) = mirrored_build_ok(&fixture("python-poetry"), "python-poetry");
     built.assert_output_contains("Dependencies: poetry.lock (installed with poetry 2.5.1)");
     built.assert_output_contains("(>=3.13, <3.15 from pyproject.toml)");
     // The mirror has 3.13 and 3.11 (see packaging::mirror::TEST_PYTHON_MINORS).
@@ -113,14 +107,14 @@ fn poetry_app_gets_the_newest_python_its_project_allows() {
 
 #[test]
 fn pipenv_app() {
-    let (built, image) = build_ok(&fixture("python-pipenv"), "python-pipenv");
+    let (built, image) = mirrored_build_ok(&fixture("python-pipenv"), "python-pipenv");
     built.assert_output_contains("Dependencies: Pipfile.lock (installed with pipenv 2026.10.3)");
     assert_index(&serve(&image), "python-pipenv", "3.13");
 }
 
 #[test]
 fn django_static_files_are_collected_at_build_time() {
-    let (built, image) = build_ok(&fixture("python-django"), "python-django");
+    let (built, image) = mirrored_build_ok(&fixture("python-django"), "python-django");
     built.assert_output_contains("Django: python manage.py collectstatic --noinput");
     let web = serve(&image);
     let body = assert_index(&web, "python-django", "3.13");
@@ -143,7 +137,7 @@ fn django_static_files_are_collected_at_build_time() {
 #[test]
 fn mysqlclient_compiles_against_the_build_image_and_loads_at_run_time() {
     let app = fixture_copy("python-mysqlclient");
-    let (built, image) = build_ok(app.path(), "python-mysqlclient");
+    let (built, image) = mirrored_build_ok(app.path(), "python-mysqlclient");
     built.assert_output_contains("Building wheel for mysqlclient");
     let body = assert_index(&serve(&image), "python-mysqlclient", "3.13");
     assert!(body.contains("mysqlclient=2.3.1\n"), "{body}");
@@ -172,7 +166,7 @@ fn runtime_txt_is_accepted_with_a_note_and_requirements_win_over_lockfiles() {
         // As exported for Toolforge's previous builder: the lockfile is ignored, and says so.
         ("poetry.lock", b"# not even read\n"),
     ]);
-    let (built, image) = build_ok(app.path(), "python-runtime-txt");
+    let (built, image) = mirrored_build_ok(app.path(), "python-runtime-txt");
     built.assert_output_contains("WARNING: runtime.txt is read for compatibility");
     built.assert_output_contains("Ignoring poetry.lock: requirements.txt comes first");
     built.assert_output_contains("(3.13 from runtime.txt)");

@@ -32,11 +32,7 @@ impl Default for NodejsConfig {
 }
 
 pub(crate) fn read(app_dir: &Path) -> Result<NodejsConfig, TomlError> {
-    Ok(ProjectToml::read(app_dir)?
-        .map(|project| project.table::<NodejsConfig>(&TABLE))
-        .transpose()?
-        .flatten()
-        .unwrap_or_default())
+    ProjectToml::settings(app_dir, &TABLE)
 }
 
 #[cfg(test)]

@@ -42,11 +42,7 @@ impl WebServer {
 }
 
 pub(crate) fn read(app_dir: &Path) -> Result<PhpConfig, TomlError> {
-    Ok(ProjectToml::read(app_dir)?
-        .map(|project| project.table::<PhpConfig>(&TABLE))
-        .transpose()?
-        .flatten()
-        .unwrap_or_default())
+    ProjectToml::settings(app_dir, &TABLE)
 }
 
 #[cfg(test)]

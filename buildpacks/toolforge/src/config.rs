@@ -16,11 +16,7 @@ pub(crate) struct EnvConfig {
 }
 
 pub(crate) fn read(app_dir: &Path) -> Result<EnvConfig, TomlError> {
-    Ok(ProjectToml::read(app_dir)?
-        .map(|project| project.table::<EnvConfig>(&TABLE))
-        .transpose()?
-        .flatten()
-        .unwrap_or_default())
+    ProjectToml::settings(app_dir, &TABLE)
 }
 
 #[cfg(test)]
