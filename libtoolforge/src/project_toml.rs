@@ -60,10 +60,19 @@ impl ProjectToml {
     /// As [`Self::read`] and [`Self::table`].
     pub fn settings<T: DeserializeOwned + Default>(dir: &Path, path: &[&str]) -> Result<T, TomlError> {
         Ok(Self::read(dir)?
-            .map(|project| project.table::<T>(path))
+            .map(|project| project.settings_or_default::<T>(path))
             .transpose()?
-            .flatten()
             .unwrap_or_default())
+    }
+
+    /// The table at `path` as `T`, or `T`'s defaults when it is absent: a buildpack's settings
+    /// from a project.toml read once.
+    ///
+    /// # Errors
+    ///
+    /// As [`Self::table`].
+    pub fn settings_or_default<T: DeserializeOwned + Default>(&self, path: &[&str]) -> Result<T, TomlError> {
+        Ok(self.table::<T>(path)?.unwrap_or_default())
     }
 
     /// Whether the file has a table at `path`, whatever its contents.
@@ -73,12 +82,19 @@ impl ProjectToml {
             .map_or(true, |found| found.is_some())
     }
 
-    fn error(&self, error: &toml::de::Error, path: &[&str]) -> TomlError {
+    /// The 1-based line of the byte `offset` (a span's start): where a key is, for messages about
+    /// its value.
+    #[must_use]
+    pub fn line_at(&self, offset: usize) -> Option<usize> {
         let text = &self.text;
+        (offset <= text.len()).then(|| text[..offset].matches('\n').count() + 1)
+    }
+
+    fn error(&self, error: &toml::de::Error, path: &[&str]) -> TomlError {
         let line = error
             .span()
-            .map(|span| text[..span.start.min(text.len())].matches('\n').count() + 1);
-        let excerpt = line.and_then(|line| text.lines().nth(line - 1));
+            .and_then(|span| self.line_at(span.start.min(self.text.len())));
+        let excerpt = line.and_then(|line| self.text.lines().nth(line - 1));
         // The key on the offending line, when it is a `key = value` line of the table.
         let key = excerpt
             .and_then(|excerpt| excerpt.split_once('='))

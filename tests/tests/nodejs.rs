@@ -229,6 +229,7 @@ fn stated_languages_override_detection_and_a_typo_names_its_line() {
     let image = Image(built.image.clone());
     built.assert_output_contains("## Node.js (toolforge/nodejs)");
     built.assert_output_contains("## Python (toolforge/python)");
+    built.assert_output_contains("Languages built: Node.js, Python");
     let (code, stdout, stderr) = Run::toolforge(&image.0)
         .launcher(&["node --version; python --version"])
         .output();
@@ -246,9 +247,8 @@ fn stated_languages_override_detection_and_a_typo_names_its_line() {
     let built = mirrored_build(app.path(), "languages-typo");
     drop(Image(built.image.clone()));
     built.assert_one_error(&[
-        "! ERROR: Invalid project.toml (project.toml, line 3)",
-        "unknown field `nodjs`",
-        "`[org.toolforge.languages]` lists languages",
+        "! ERROR: Unknown language in [org.toolforge.languages] (project.toml, line 3)",
+        "`nodjs` is not a language this builder builds. Its languages are: nodejs, php, python.",
     ]);
 }
 

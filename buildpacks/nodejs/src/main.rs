@@ -13,13 +13,13 @@ use crate::package_manager::{Choice, Manager};
 use libcnb::build::{BuildContext, BuildResult, BuildResultBuilder};
 use libcnb::data::launch::{LaunchBuilder, ProcessBuilder};
 use libcnb::data::process_type;
-use libcnb::detect::{DetectContext, DetectResult, DetectResultBuilder};
-use libcnb::generic::{GenericMetadata, GenericPlatform};
+use libcnb::detect::{DetectContext, DetectResult};
+use libcnb::generic::GenericPlatform;
 use libcnb::layer_env::Scope;
 use libcnb::{Buildpack, Platform, buildpack_main};
 use libtoolforge::download::Downloader;
 use libtoolforge::inventory::{self, LoadError, Release};
-use libtoolforge::languages;
+use libtoolforge::languages::{self, Language, LanguageMetadata, Registry};
 use libtoolforge::layer::Cache;
 use libtoolforge::output::BuildOutput;
 use std::path::{Path, PathBuf};
@@ -33,15 +33,13 @@ pub(crate) struct NodejsBuildpack;
 
 impl Buildpack for NodejsBuildpack {
     type Platform = GenericPlatform;
-    type Metadata = GenericMetadata;
+    type Metadata = LanguageMetadata;
     type Error = NodejsBuildpackError;
 
     fn detect(&self, context: DetectContext<Self>) -> libcnb::Result<DetectResult, Self::Error> {
-        if detects(&context.app_dir) {
-            DetectResultBuilder::pass().build()
-        } else {
-            DetectResultBuilder::fail().build()
-        }
+        let nodejs = context.buildpack_descriptor.metadata.language();
+        let registry = Registry::of_builder(&context.buildpack_dir);
+        languages::detect_result::<Self>(nodejs, detects(&context.app_dir, nodejs, &registry))
     }
 
     fn build(&self, context: BuildContext<Self>) -> libcnb::Result<BuildResult, Self::Error> {
@@ -55,7 +53,11 @@ impl Buildpack for NodejsBuildpack {
             PackageJson::parse(&package_json_text).map_err(NodejsBuildpackError::PackageJson)?
         };
         let config = config::read(app_dir).map_err(NodejsBuildpackError::Config)?;
-        let front_end_only = languages::other_than_nodejs_is_main(app_dir);
+        let front_end_only = languages::another_language_detected(
+            app_dir,
+            context.buildpack_descriptor.metadata.language(),
+            &Registry::of_builder(&context.buildpack_dir),
+        );
 
         let downloader = Downloader::from_env(context.platform.env());
         let release = choose_node(&context, &mut output, &downloader, (&package, &package_json_text))?;
@@ -206,22 +208,18 @@ fn choose_node(
 }
 
 /// Detection: the app's stated languages when it has `[org.toolforge.languages]`; otherwise a
-/// package.json, unless the app is a Python or PHP app and the package.json has no build script (a
-/// stray file from an editor or linter: the app stays a Python or PHP app without Node.js).
-fn detects(app_dir: &Path) -> bool {
-    if let Some(declared) = languages::declared_for_detection(app_dir) {
-        return declared.nodejs;
-    }
-    if !app_dir.join(PACKAGE_JSON).is_file() {
-        return false;
-    }
-    if !languages::other_than_nodejs_is_main(app_dir) {
-        return true;
-    }
-    PackageJson::read(app_dir)
-        .ok()
-        .flatten()
-        .is_some_and(|package| package.build_script().is_some())
+/// package.json, unless the app is another language's (Python, PHP: any the builder's `registry`
+/// has) and the package.json has no build script (a stray file from an editor or linter: the app
+/// stays a Python or PHP app without Node.js).
+fn detects(app_dir: &Path, nodejs: &Language, registry: &Registry) -> bool {
+    languages::detects(app_dir, nodejs, || {
+        nodejs.has_files(app_dir)
+            && (!languages::another_language_detected(app_dir, nodejs, registry)
+                || PackageJson::read(app_dir)
+                    .ok()
+                    .flatten()
+                    .is_some_and(|package| package.build_script().is_some()))
+    })
 }
 
 /// Whether a Procfile process runs a Node.js command.
@@ -344,8 +342,14 @@ mod tests {
         dir
     }
 
+    fn nodejs() -> Language {
+        languages::declared_in(include_str!("../buildpack.toml")).unwrap()
+    }
+
     #[test]
     fn detection() {
+        let registry = Registry::new([nodejs(), Language::new("python", "Python", &["requirements.txt"])]);
+        let detects = |dir: &Path| detects(dir, &nodejs(), &registry);
         assert!(detects(app(&[("package.json", "{}")]).path()));
         assert!(!detects(app(&[("requirements.txt", "")]).path()));
         // A stray package.json in a Python app: no.

@@ -15,12 +15,12 @@ use crate::layers::composer::VendorKey;
 use libcnb::build::{BuildContext, BuildResult, BuildResultBuilder};
 use libcnb::data::launch::{LaunchBuilder, ProcessBuilder};
 use libcnb::data::process_type;
-use libcnb::detect::{DetectContext, DetectResult, DetectResultBuilder};
-use libcnb::generic::{GenericMetadata, GenericPlatform};
+use libcnb::detect::{DetectContext, DetectResult};
+use libcnb::generic::GenericPlatform;
 use libcnb::layer_env::Scope;
 use libcnb::{Buildpack, Env, buildpack_main};
 use libtoolforge::debian::{PackageSpec, Resolved};
-use libtoolforge::languages;
+use libtoolforge::languages::{self, LanguageMetadata};
 use libtoolforge::layer::Cache;
 use libtoolforge::output::BuildOutput;
 use std::collections::BTreeSet;
@@ -31,19 +31,15 @@ pub(crate) struct PhpBuildpack;
 
 impl Buildpack for PhpBuildpack {
     type Platform = GenericPlatform;
-    type Metadata = GenericMetadata;
+    type Metadata = LanguageMetadata;
     type Error = PhpBuildpackError;
 
+    /// buildpack.toml's files: Composer's, or an `index.php` where Toolforge's and Heroku's
+    /// conventions put the document root.
     fn detect(&self, context: DetectContext<Self>) -> libcnb::Result<DetectResult, Self::Error> {
-        let detected = match languages::declared_for_detection(&context.app_dir) {
-            Some(declared) => declared.php,
-            None => languages::has_php_files(&context.app_dir),
-        };
-        if detected {
-            DetectResultBuilder::pass().build()
-        } else {
-            DetectResultBuilder::fail().build()
-        }
+        let php = context.buildpack_descriptor.metadata.language();
+        let detected = languages::detects(&context.app_dir, php, || php.has_files(&context.app_dir));
+        languages::detect_result::<Self>(php, detected)
     }
 
     fn build(&self, context: BuildContext<Self>) -> libcnb::Result<BuildResult, Self::Error> {

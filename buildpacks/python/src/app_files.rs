@@ -7,7 +7,22 @@ use serde::Deserialize;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use libtoolforge::languages::{self, PYTHON_FILES};
+use libtoolforge::languages::{self, Language};
+
+/// Files that make an app a Python app. buildpack.toml declares the same list for the builder's
+/// other buildpacks (a unit test keeps them equal).
+pub(crate) const PYTHON_FILES: [&str; 10] = [
+    "requirements.txt",
+    "pyproject.toml",
+    "uv.lock",
+    "poetry.lock",
+    "Pipfile",
+    "Pipfile.lock",
+    "setup.py",
+    "setup.cfg",
+    ".python-version",
+    "runtime.txt",
+];
 
 /// Names that are almost certainly meant to be one of ours. Detection passes on them so the
 /// build can say what to rename.
@@ -28,14 +43,13 @@ const NEAR_MISSES: [(&str, &str); 12] = [
 
 /// Whether detection passes: when the app states its languages, whether Python is one of them;
 /// otherwise whether it has a Python file (or a near miss of one).
-pub(crate) fn detects(app_dir: &Path) -> bool {
-    if let Some(declared) = languages::declared_for_detection(app_dir) {
-        return declared.python;
-    }
-    PYTHON_FILES
-        .iter()
-        .chain(NEAR_MISSES.iter().map(|(near_miss, _)| near_miss))
-        .any(|file| app_dir.join(file).is_file())
+pub(crate) fn detects(app_dir: &Path, python: &Language) -> bool {
+    languages::detects(app_dir, python, || {
+        python.has_files(app_dir)
+            || NEAR_MISSES
+                .iter()
+                .any(|(near_miss, _)| app_dir.join(near_miss).is_file())
+    })
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -172,11 +186,26 @@ mod tests {
         dir
     }
 
+    fn python() -> Language {
+        languages::declared_in(include_str!("../buildpack.toml")).unwrap()
+    }
+
     #[test]
     fn detection() {
-        assert!(!detects(app(&[("Procfile", "web: x")]).path()));
-        assert!(detects(app(&[("requirements.txt", "")]).path()));
-        assert!(detects(app(&[("requirement.txt", "")]).path()));
+        assert!(!detects(app(&[("Procfile", "web: x")]).path(), &python()));
+        assert!(detects(app(&[("requirements.txt", "")]).path(), &python()));
+        assert!(detects(app(&[("requirement.txt", "")]).path(), &python()));
+        let stated = app(&[
+            ("requirements.txt", ""),
+            ("project.toml", "[org.toolforge.languages]\nnodejs = true\n"),
+        ]);
+        assert!(!detects(stated.path(), &python()));
+    }
+
+    #[test]
+    fn buildpack_toml_declares_the_python_files() {
+        assert_eq!(python().name, "python");
+        assert_eq!(python().files, PYTHON_FILES);
     }
 
     #[test]

@@ -10,11 +10,12 @@ use crate::app_files::AppFiles;
 use crate::errors::{PythonBuildpackError, error_message};
 use crate::layers::venv::Inputs;
 use libcnb::build::{BuildContext, BuildResult, BuildResultBuilder};
-use libcnb::detect::{DetectContext, DetectResult, DetectResultBuilder};
-use libcnb::generic::{GenericMetadata, GenericPlatform};
+use libcnb::detect::{DetectContext, DetectResult};
+use libcnb::generic::GenericPlatform;
 use libcnb::{Buildpack, Platform, buildpack_main};
 use libtoolforge::download::Downloader;
 use libtoolforge::inventory::{self, Inventory, LoadError};
+use libtoolforge::languages::{self, LanguageMetadata};
 use libtoolforge::output::BuildOutput;
 
 /// The production inventory: python-build-standalone releases (see `cargo packaging inventory`).
@@ -26,15 +27,12 @@ pub(crate) struct PythonBuildpack;
 
 impl Buildpack for PythonBuildpack {
     type Platform = GenericPlatform;
-    type Metadata = GenericMetadata;
+    type Metadata = LanguageMetadata;
     type Error = PythonBuildpackError;
 
     fn detect(&self, context: DetectContext<Self>) -> libcnb::Result<DetectResult, Self::Error> {
-        if app_files::detects(&context.app_dir) {
-            DetectResultBuilder::pass().build()
-        } else {
-            DetectResultBuilder::fail().build()
-        }
+        let python = context.buildpack_descriptor.metadata.language();
+        languages::detect_result::<Self>(python, app_files::detects(&context.app_dir, python))
     }
 
     fn build(&self, context: BuildContext<Self>) -> libcnb::Result<BuildResult, Self::Error> {

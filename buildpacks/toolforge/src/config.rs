@@ -1,11 +1,14 @@
-//! `[org.toolforge.env]` in the app's project.toml.
+//! The app's project.toml, read once: `[org.toolforge.env]`, `[org.toolforge.build]` and the
+//! stated languages.
 
+use libtoolforge::languages::{self, Stated};
 use libtoolforge::project_toml::ProjectToml;
 use libtoolforge::toml_file::TomlError;
 use serde::Deserialize;
 use std::path::Path;
 
 const TABLE: [&str; 3] = ["org", "toolforge", "env"];
+const BUILD_TABLE: [&str; 3] = ["org", "toolforge", "build"];
 
 #[derive(Debug, Default, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
@@ -15,15 +18,52 @@ pub(crate) struct EnvConfig {
     pub(crate) keep_home: bool,
 }
 
-pub(crate) fn read(app_dir: &Path) -> Result<EnvConfig, TomlError> {
-    ProjectToml::settings(app_dir, &TABLE)
+/// What this buildpack reads from project.toml.
+#[derive(Debug, Default)]
+pub(crate) struct Settings {
+    pub(crate) env: EnvConfig,
+    pub(crate) build: BuildConfig,
+    pub(crate) languages: Option<Stated>,
+}
+
+/// Which table a settings error is in, for its fix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Table {
+    Env,
+    Build,
+    Languages,
+}
+
+pub(crate) fn read(app_dir: &Path) -> Result<Settings, (Table, TomlError)> {
+    let Some(project) = ProjectToml::read(app_dir).map_err(|error| (Table::Env, error))? else {
+        return Ok(Settings::default());
+    };
+    Ok(Settings {
+        env: project
+            .settings_or_default(&TABLE)
+            .map_err(|error| (Table::Env, error))?,
+        build: project
+            .settings_or_default(&BUILD_TABLE)
+            .map_err(|error| (Table::Build, error))?,
+        languages: languages::stated_in(&project).map_err(|error| (Table::Languages, error))?,
+    })
+}
+
+/// `[org.toolforge.build]`: how the whole build goes.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct BuildConfig {
+    /// Build the image although the app has files of a language the builder does not build
+    /// (a `Cargo.toml` for a helper, a `go.mod` of a vendored tool).
+    #[serde(default)]
+    pub(crate) allow_unbuilt_languages: bool,
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn read_text(text: &str) -> Result<EnvConfig, TomlError> {
+    fn read_text(text: &str) -> Result<Settings, (Table, TomlError)> {
         let app = tempfile::tempdir().unwrap();
         std::fs::write(app.path().join("project.toml"), text).unwrap();
         read(app.path())
@@ -31,15 +71,30 @@ mod tests {
 
     #[test]
     fn keep_home() {
-        assert_eq!(read_text("").unwrap(), EnvConfig::default());
+        assert_eq!(read_text("").unwrap().env, EnvConfig::default());
         assert!(
             read_text("[_]\nschema-version = \"0.2\"\n[org.toolforge.env]\nkeep-home = true\n")
                 .unwrap()
+                .env
                 .keep_home
         );
-        let error = read_text("[org.toolforge.env]\nkeep-home = \"yes\"\n").unwrap_err();
-        assert_eq!(error.line, Some(2));
-        let error = read_text("[org.toolforge.env]\nkeep_home = true\n").unwrap_err();
+        let (table, error) = read_text("[org.toolforge.env]\nkeep-home = \"yes\"\n").unwrap_err();
+        assert_eq!((table, error.line), (Table::Env, Some(2)));
+        let (_, error) = read_text("[org.toolforge.env]\nkeep_home = true\n").unwrap_err();
         assert!(error.to_string().contains("unknown field `keep_home`"), "{error}");
+    }
+
+    #[test]
+    fn build_settings_and_languages() {
+        let settings = read_text(
+            "[org.toolforge.build]\nallow-unbuilt-languages = true\n[org.toolforge.languages]\npython = true\n",
+        )
+        .unwrap();
+        assert!(settings.build.allow_unbuilt_languages);
+        assert!(settings.languages.unwrap().uses("python"));
+        let (table, error) = read_text("[org.toolforge.build]\nallow-unbuilt = true\n").unwrap_err();
+        assert_eq!((table, error.line), (Table::Build, Some(2)));
+        let (table, _) = read_text("[org.toolforge.languages]\npython = 1\n").unwrap_err();
+        assert_eq!(table, Table::Languages);
     }
 }

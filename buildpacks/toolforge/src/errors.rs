@@ -1,16 +1,20 @@
 //! Everything that can stop this buildpack, and the one function that explains it.
 
-use libtoolforge::error::ErrorMessage;
+use crate::built_languages::LanguagesError;
+use crate::config::Table;
+use libtoolforge::error::{ErrorMessage, Location};
+use libtoolforge::project_toml;
 use libtoolforge::toml_file::TomlError;
 use std::path::PathBuf;
 
 #[derive(Debug)]
 pub(crate) enum ToolforgeBuildpackError {
-    /// `[org.toolforge.env]` is not valid.
-    Config(TomlError),
-    /// `[org.toolforge.languages]` is not valid (detection ignored it, so it is reported here, in
-    /// the one buildpack of every group).
-    Languages(TomlError),
+    /// project.toml or one of the tables this buildpack reads is not valid. For
+    /// `[org.toolforge.languages]`, detection ignored the error, so it is reported here, in the one
+    /// buildpack of every group.
+    Config(Table, TomlError),
+    /// The languages built do not fit the app.
+    Languages(LanguagesError),
     /// The stack's build image lacks libnss-wrapper, which the layer copies.
     NssWrapperMissing(PathBuf),
     WriteLayer(std::io::Error),
@@ -24,14 +28,16 @@ impl From<ToolforgeBuildpackError> for libcnb::Error<ToolforgeBuildpackError> {
 
 pub(crate) fn error_message(error: &ToolforgeBuildpackError) -> ErrorMessage {
     match error {
-        ToolforgeBuildpackError::Config(error) => error
-            .message()
-            .fix("`[org.toolforge.env]` takes one setting, `keep-home = true` or `false`."),
+        ToolforgeBuildpackError::Config(table, error) => error.message().fix(match table {
+            Table::Env => "`[org.toolforge.env]` takes one setting, `keep-home = true` or `false`.",
+            Table::Build => "`[org.toolforge.build]` takes `allow-unbuilt-languages = true` or `false`.",
+            Table::Languages => {
+                "`[org.toolforge.languages]` lists languages as `python = true`, `nodejs = true` or \
+                 `php = true`; remove the table to let the app's files decide."
+            }
+        }),
 
-        ToolforgeBuildpackError::Languages(error) => error.message().fix(
-            "`[org.toolforge.languages]` lists languages as `python = true`, `nodejs = true` or \
-             `php = true`; remove the table to let the app's files decide.",
-        ),
+        ToolforgeBuildpackError::Languages(error) => languages_message(error),
 
         ToolforgeBuildpackError::NssWrapperMissing(path) => ErrorMessage::platform(
             "libnss-wrapper is missing from the build image",
@@ -50,6 +56,94 @@ pub(crate) fn error_message(error: &ToolforgeBuildpackError) -> ErrorMessage {
     }
 }
 
+fn at_line(line: Option<usize>) -> Location {
+    line.map_or_else(
+        || Location::file(project_toml::FILE),
+        |line| Location::line(project_toml::FILE, line),
+    )
+}
+
+fn languages_message(error: &LanguagesError) -> ErrorMessage {
+    match error {
+        LanguagesError::Unbuilt {
+            found,
+            builder_languages,
+        } => {
+            let mut languages: Vec<&str> = found.iter().map(|file| file.language).collect();
+            languages.dedup();
+            let languages = languages.join(" or ");
+            let first = &found[0].file;
+            let has = if let [only] = found.as_slice() {
+                format!("{}, which makes it a {} app", only.file, only.language)
+            } else {
+                found
+                    .iter()
+                    .map(|file| format!("{} ({})", file.file, file.language))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            ErrorMessage::app(
+                format!("{languages} apps are not built by this builder yet"),
+                format!(
+                    "This app has {has}, but this builder has no buildpack for {languages}: it builds \
+                     {builder_languages} apps. Without one, nothing of the app would be built and its \
+                     processes could not start."
+                ),
+            )
+            .at(Location::file(first))
+            .fix(format!(
+                "if the app is written in a language this builder builds, state it in project.toml:\n\n\
+                 [org.toolforge.languages]\npython = true\n\n\
+                 If {first} is not needed in the image (a helper, a file for another tool), say so in \
+                 project.toml and the image is built from the Procfile alone:\n\n\
+                 [org.toolforge.build]\nallow-unbuilt-languages = true"
+            ))
+        }
+        LanguagesError::Unknown { name, line, known } => ErrorMessage::app(
+            "Unknown language in [org.toolforge.languages]",
+            format!("`{name}` is not a language this builder builds. Its languages are: {known}."),
+        )
+        .at(at_line(*line))
+        .fix(format!(
+            "correct the name, or remove the `{name}` line: a language the table does not list is not used."
+        )),
+        LanguagesError::StatedUnbuilt {
+            display_name,
+            name,
+            line,
+            builder_languages,
+        } => ErrorMessage::app(
+            format!("{display_name} apps are not built by this builder yet"),
+            format!(
+                "project.toml states `{name} = true`, but this builder has no buildpack for \
+                 {display_name}: it builds {builder_languages} apps."
+            ),
+        )
+        .at(at_line(*line))
+        .fix(format!(
+            "state the language the app is written in instead, or remove the `{name}` line if its files \
+             are not needed in the image."
+        )),
+        LanguagesError::NotCombined {
+            display_name,
+            line,
+            built,
+        } => ErrorMessage::app(
+            format!("{display_name} was not built"),
+            format!(
+                "project.toml states {display_name} among the app's languages, but this build built {}: \
+                 no group of this builder combines them.",
+                if built.is_empty() { "none" } else { built.as_str() }
+            ),
+        )
+        .at(at_line(*line))
+        .fix(
+            "state the one language the app runs in; Node.js can join a Python or PHP app to build its \
+             front end (see the builder's README for the groups).",
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -62,8 +156,34 @@ mod tests {
             "[org.toolforge.env]\nkeep-home = \"yes\"\n",
         )
         .unwrap();
-        let error = crate::config::read(app.path()).unwrap_err();
-        insta::assert_snapshot!(error_message(&ToolforgeBuildpackError::Config(error)).render());
+        let (table, error) = crate::config::read(app.path()).unwrap_err();
+        insta::assert_snapshot!(error_message(&ToolforgeBuildpackError::Config(table, error)).render());
+    }
+
+    #[test]
+    fn unbuilt_language() {
+        insta::assert_snapshot!(
+            error_message(&ToolforgeBuildpackError::Languages(LanguagesError::Unbuilt {
+                found: vec![crate::built_languages::UnbuiltFile {
+                    file: "go.mod".into(),
+                    language: "Go",
+                }],
+                builder_languages: "Node.js, PHP, Python".into(),
+            }))
+            .render()
+        );
+    }
+
+    #[test]
+    fn unknown_language() {
+        insta::assert_snapshot!(
+            error_message(&ToolforgeBuildpackError::Languages(LanguagesError::Unknown {
+                name: "nodjs".into(),
+                line: Some(3),
+                known: "nodejs, php, python".into(),
+            }))
+            .render()
+        );
     }
 
     #[test]

@@ -1,12 +1,14 @@
+mod built_languages;
 mod config;
 mod environment_layer;
 mod errors;
 
 use crate::errors::{ToolforgeBuildpackError, error_message};
 use libcnb::build::{BuildContext, BuildResult, BuildResultBuilder};
-use libcnb::detect::{DetectContext, DetectResult, DetectResultBuilder};
+use libcnb::detect::{DetectContext, DetectResult};
 use libcnb::generic::{GenericMetadata, GenericPlatform};
 use libcnb::{Buildpack, buildpack_main};
+use libtoolforge::languages::{self, Registry};
 use libtoolforge::output::BuildOutput;
 
 pub(crate) struct ToolforgeBuildpack;
@@ -16,15 +18,36 @@ impl Buildpack for ToolforgeBuildpack {
     type Metadata = GenericMetadata;
     type Error = ToolforgeBuildpackError;
 
-    /// Every tool runs on Toolforge, so every image gets the environment.
+    /// Every tool runs on Toolforge, so every image gets the environment. The build plan brings
+    /// this buildpack every language buildpack's entry, to check them against the app.
     fn detect(&self, _context: DetectContext<Self>) -> libcnb::Result<DetectResult, Self::Error> {
-        DetectResultBuilder::pass().build()
+        languages::observing_detect_result::<Self>()
     }
 
     fn build(&self, context: BuildContext<Self>) -> libcnb::Result<BuildResult, Self::Error> {
         let mut output = BuildOutput::start("Toolforge runtime environment", "toolforge/toolforge");
-        let config = config::read(&context.app_dir).map_err(ToolforgeBuildpackError::Config)?;
-        libtoolforge::languages::declared(&context.app_dir).map_err(ToolforgeBuildpackError::Languages)?;
+        let settings = config::read(&context.app_dir)
+            .map_err(|(table, error)| ToolforgeBuildpackError::Config(table, error))?;
+        let checked = built_languages::check(
+            &context.app_dir,
+            &Registry::of_builder(&context.buildpack_dir),
+            &languages::built(&context.buildpack_plan),
+            settings.languages.as_ref(),
+            settings.build.allow_unbuilt_languages,
+        )
+        .map_err(ToolforgeBuildpackError::Languages)?;
+        if checked.built.is_empty() {
+            output.step("No language was built: the processes run the run image's programs");
+        } else {
+            output.step(&format!("Languages built: {}", checked.built.join(", ")));
+        }
+        for unbuilt in &checked.allowed_unbuilt {
+            output.detail(&format!(
+                "{} ({}) is not built: allow-unbuilt-languages is set",
+                unbuilt.file, unbuilt.language
+            ));
+        }
+        let config = settings.env;
         environment_layer::create(&context, &config)?;
         output.step(&format!(
             "PORT defaults to {}; the tool's account is known by name in every process",
