@@ -86,6 +86,24 @@ impl Runtime {
             })
     }
 
+    /// Loads the inventory, resolves `request` against it and says what it chose in the log.
+    ///
+    /// # Errors
+    ///
+    /// As [`Self::load_inventory`] and [`Self::resolve`].
+    pub fn choose<M: VersionMatcher>(
+        &self,
+        build_env: &libcnb::Env,
+        downloader: &Downloader,
+        request: &VersionRequest<M>,
+        output: &mut BuildOutput,
+    ) -> Result<Release, RuntimeError> {
+        let inventory = self.load_inventory(build_env, downloader)?;
+        let release = self.resolve(&inventory, request)?;
+        output.step(&self.describe_choice(&release, request));
+        Ok(release)
+    }
+
     /// The build log's step for the choice: `Python 3.13.5 (3.13 from .python-version)`.
     #[must_use]
     pub fn describe_choice<M>(&self, release: &Release, request: &VersionRequest<M>) -> String {
