@@ -15,8 +15,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Debian's bundle of the system's certificate authorities, including any the stack added (a
-/// TLS-inspecting proxy's CA). Java's tools need a trust store instead, made from it; that
-/// variable joins [`CA_BUNDLE_VARIABLES`]'s callers when a JVM buildpack needs it.
+/// TLS-inspecting proxy's CA). Java's tools read a trust store instead, not a PEM bundle: a JVM
+/// buildpack will add one made from this file (and `JAVA_TOOL_OPTIONS` pointing at it) here.
 pub const SYSTEM_CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
 
 /// The variables that make build tools of any ecosystem trust [`SYSTEM_CA_BUNDLE`] rather than

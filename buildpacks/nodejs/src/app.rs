@@ -79,10 +79,11 @@ fn procfile_calls_node(app_dir: &Path) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn app(files: &[(&str, &str)]) -> tempfile::TempDir {
+    /// An app directory with `files`.
+    pub(crate) fn app(files: &[(&str, &str)]) -> tempfile::TempDir {
         let dir = tempfile::tempdir().unwrap();
         for (name, text) in files {
             std::fs::write(dir.path().join(name), text).unwrap();

@@ -126,14 +126,7 @@ buildpack_main!(NodejsBuildpack);
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn app(files: &[(&str, &str)]) -> tempfile::TempDir {
-        let dir = tempfile::tempdir().unwrap();
-        for (name, text) in files {
-            std::fs::write(dir.path().join(name), text).unwrap();
-        }
-        dir
-    }
+    use crate::app::tests::app;
 
     #[test]
     fn detection() {
