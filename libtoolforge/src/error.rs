@@ -190,6 +190,42 @@ fn wrap(text: &str) -> String {
     wrapped
 }
 
+/// A file-system operation of the build that failed: `what` it was doing, in words that follow
+/// "Cannot" (`copy node_modules into the cache`). Always the platform's problem: the app's own
+/// files are read by parsers that say what is wrong with them.
+#[derive(Debug)]
+pub struct IoError {
+    pub what: String,
+    pub error: std::io::Error,
+}
+
+impl IoError {
+    #[must_use]
+    pub fn new(what: impl Into<String>, error: std::io::Error) -> Self {
+        Self {
+            what: what.into(),
+            error,
+        }
+    }
+
+    /// The user-facing message.
+    #[must_use]
+    pub fn message(&self) -> ErrorMessage {
+        ErrorMessage::platform(
+            format!("Cannot {}", self.what),
+            format!("The file system said: {}.", self.error),
+        )
+    }
+}
+
+impl Display for IoError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "cannot {}: {}", self.what, self.error)
+    }
+}
+
+impl std::error::Error for IoError {}
+
 /// Renders an error that libcnb itself raised (layer I/O, launch.toml), which no buildpack
 /// enum describes. These are always the platform's problem.
 #[must_use]
@@ -234,6 +270,15 @@ mod tests {
             wrap(&text),
             format!("{}\n{}\nnext\n", "a".repeat(60), "b".repeat(40))
         );
+    }
+
+    #[test]
+    fn io_errors_say_what_was_being_done() {
+        let error = IoError::new(
+            "copy node_modules into the cache",
+            std::io::Error::new(std::io::ErrorKind::StorageFull, "No space left on device"),
+        );
+        insta::assert_snapshot!(error.message().render());
     }
 
     #[test]

@@ -13,23 +13,32 @@
 //! - [`project_toml`]: the app's project.toml, one table at a time.
 //! - [`debian`]: Debian packages into a layer, resolved by apt against the run image.
 //! - [`apt_state`]: the cached layer with apt's index, downloads and last resolution.
+//! - [`build_env`]: the environment build tools run in: the CA store, the user's variables,
+//!   each layer's build environment.
+//! - [`version_request`]: the version of a runtime an app asks for, where, and by which rules.
+//! - [`runtime`]: a runtime from an inventory into a cached layer, and its errors.
+//! - [`kept_directory`]: a dependency directory (`node_modules`, `vendor`) kept between builds.
 //!
 //! A buildpack built on this crate keeps its own `errors.rs` (one enum, one function turning it
 //! into an [`error::ErrorMessage`]) and calls [`fail`] from `Buildpack::on_error`.
 
 pub mod apt_state;
 pub mod archive;
+pub mod build_env;
 pub mod command;
 pub mod debian;
 pub mod download;
 pub mod error;
 pub mod inventory;
+pub mod kept_directory;
 pub mod languages;
 pub mod layer;
 pub mod output;
 pub mod project_toml;
+pub mod runtime;
 pub mod stack;
 pub mod toml_file;
+pub mod version_request;
 
 use std::fmt::Debug;
 

@@ -1,47 +1,22 @@
 //! Everything that can stop this buildpack, and the one function that explains it.
 
-use crate::node_version::{InvalidRange, Origin};
+use crate::node_version::InvalidRange;
 use crate::package_json::{PACKAGE_JSON, PackageJsonError};
 use crate::package_manager::{ChoiceError, Manager};
 use libtoolforge::command::CommandError;
-use libtoolforge::download::DownloadError;
-use libtoolforge::error::{ErrorMessage, Location};
-use libtoolforge::inventory::{InstallError, InventoryError};
+use libtoolforge::error::{ErrorMessage, IoError, Location};
+use libtoolforge::runtime::RuntimeError;
 use libtoolforge::toml_file::TomlError;
 
 #[derive(Debug)]
 pub(crate) enum NodejsBuildpackError {
     PackageJson(PackageJsonError),
     Config(TomlError),
-    InvalidRange {
-        error: InvalidRange,
-        line: Option<usize>,
-    },
-    VersionNotAvailable {
-        requested: String,
-        origin: Option<Origin>,
-        line: Option<usize>,
-        available: String,
-    },
-    Choice {
-        error: ChoiceError,
-        line: Option<usize>,
-    },
-    InventoryFetch(DownloadError),
-    Inventory(InventoryError),
-    /// Downloading or unpacking the runtime.
-    Install {
-        version: String,
-        error: InstallError,
-    },
-    Command {
-        step: Step,
-        error: CommandError,
-    },
-    Io {
-        what: String,
-        error: std::io::Error,
-    },
+    InvalidRange(InvalidRange),
+    Choice { error: ChoiceError, line: Option<usize> },
+    Runtime(RuntimeError),
+    Command { step: Step, error: CommandError },
+    Io(IoError),
 }
 
 /// What a failed command was doing.
@@ -51,6 +26,12 @@ pub(crate) enum Step {
     Install { manager: Manager, has_lockfile: bool },
     BuildScript { script: &'static str },
     Prune { manager: Manager },
+}
+
+impl From<RuntimeError> for NodejsBuildpackError {
+    fn from(error: RuntimeError) -> Self {
+        Self::Runtime(error)
+    }
 }
 
 impl From<NodejsBuildpackError> for libcnb::Error<NodejsBuildpackError> {
@@ -79,54 +60,20 @@ pub(crate) fn error_message(error: &NodejsBuildpackError) -> ErrorMessage {
             "`[org.toolforge.nodejs]` takes `prune-dev-dependencies = true|false` and `launch = true|false`.",
         ),
 
-        NodejsBuildpackError::InvalidRange { error, line } => ErrorMessage::app(
+        NodejsBuildpackError::InvalidRange(error) => ErrorMessage::app(
             "Invalid Node.js version",
             format!("The Node.js version `{}` in {} cannot be used: {}.", error.text, error.origin, error.message),
         )
-        .at(match error.origin {
-            Origin::EnginesNode => at_package_json(*line),
-            origin => Location::line(origin.file(), 1),
-        })
+        .at(error.origin.location())
         .fix("write an npm version range such as `24.x`, `>=22 <25` or `^24.11`, or an exact version such as `24.11.1`."),
-
-        NodejsBuildpackError::VersionNotAvailable {
-            requested,
-            origin,
-            line,
-            available,
-        } => {
-            let message = ErrorMessage::app(
-                "Node.js version not available",
-                format!(
-                    "No Node.js release satisfies `{requested}`{}. The releases available are: {available}.",
-                    origin.map(|origin| format!(" ({origin})")).unwrap_or_default()
-                ),
-            )
-            .fix("ask for a range that includes one of these releases (for example `24.x`).");
-            match origin {
-                Some(Origin::EnginesNode) => message.at(at_package_json(*line)),
-                Some(origin) => message.at(Location::line(origin.file(), 1)),
-                None => message,
-            }
-        }
 
         NodejsBuildpackError::Choice { error, line } => choice_message(error, *line),
 
-        NodejsBuildpackError::InventoryFetch(error) => error.message("the Node.js inventory"),
-
-        NodejsBuildpackError::Inventory(error) => ErrorMessage::platform(
-            "Invalid Node.js inventory",
-            format!("The list of Node.js releases this builder can install is broken: {error}."),
-        ),
-
-        NodejsBuildpackError::Install { version, error } => error.message(&format!("Node.js {version}")),
+        NodejsBuildpackError::Runtime(error) => error.message(),
 
         NodejsBuildpackError::Command { step, error } => command_message(step, error),
 
-        NodejsBuildpackError::Io { what, error } => ErrorMessage::platform(
-            format!("Cannot {what}"),
-            format!("The file system said: {error}."),
-        ),
+        NodejsBuildpackError::Io(error) => error.message(),
     }
 }
 
@@ -238,16 +185,6 @@ mod tests {
     }
 
     #[test]
-    fn version_not_available() {
-        insta::assert_snapshot!(render(&NodejsBuildpackError::VersionNotAvailable {
-            requested: ">=99".into(),
-            origin: Some(Origin::EnginesNode),
-            line: Some(4),
-            available: "26.x, 24.x, 22.x, 20.x".into(),
-        }));
-    }
-
-    #[test]
     fn several_lockfiles() {
         insta::assert_snapshot!(render(&NodejsBuildpackError::Choice {
             error: ChoiceError::SeveralLockfiles {
@@ -302,13 +239,10 @@ mod tests {
 
     #[test]
     fn invalid_nvmrc() {
-        insta::assert_snapshot!(render(&NodejsBuildpackError::InvalidRange {
-            error: InvalidRange {
-                origin: Origin::Nvmrc,
-                text: "twenty".into(),
-                message: "it is not a version range (invalid version)".into(),
-            },
-            line: None,
-        }));
+        insta::assert_snapshot!(render(&NodejsBuildpackError::InvalidRange(InvalidRange {
+            origin: libtoolforge::version_request::Origin::line(".nvmrc", 1),
+            text: "twenty".into(),
+            message: "it is not a version range (invalid version)".into(),
+        })));
     }
 }

@@ -3,51 +3,49 @@
 //! as Node.js's release schedule has it.
 
 use libtoolforge::inventory::{Inventory, Release};
+use libtoolforge::version_request::{Origin, VersionMatcher, VersionRequest};
 use node_semver::{Range, Version};
 use serde::Deserialize;
-use std::fmt;
 use std::path::Path;
 
 const SCHEDULE: &str = include_str!("../release-schedule.toml");
 
-/// Where the requested range came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Origin {
-    EnginesNode,
-    NodeVersionFile,
-    Nvmrc,
+pub(crate) const PACKAGE_JSON_FIELD: &str = "engines.node";
+/// The version files, in the order read when package.json has no `engines.node`.
+const VERSION_FILES: [&str; 2] = [".node-version", ".nvmrc"];
+
+/// What the app asked for, and where.
+pub(crate) type Request = VersionRequest<NodeVersion>;
+
+/// npm's rules for a request, and the LTS default.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum NodeVersion {
+    Range(Range),
+    /// Nothing, or `lts/*`: the majors supported as LTS on the day of the build, preferred first.
+    Lts {
+        majors: Vec<u64>,
+    },
 }
 
-impl Origin {
-    pub(crate) fn file(self) -> &'static str {
+impl VersionMatcher for NodeVersion {
+    fn matches(&self, version: &semver::Version) -> bool {
         match self {
-            Self::EnginesNode => "package.json",
-            Self::NodeVersionFile => ".node-version",
-            Self::Nvmrc => ".nvmrc",
+            Self::Range(range) => {
+                Version::parse(version.to_string()).is_ok_and(|version| range.satisfies(&version))
+            }
+            Self::Lts { majors } => majors.contains(&version.major),
         }
     }
-}
 
-impl fmt::Display for Origin {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::EnginesNode => "engines.node in package.json",
-            Self::NodeVersionFile => ".node-version",
-            Self::Nvmrc => ".nvmrc",
-        })
+    fn choose<'a>(&self, inventory: &'a Inventory) -> Option<&'a Release> {
+        match self {
+            Self::Range(_) => inventory.newest_matching(|version| self.matches(version)),
+            Self::Lts { majors } => majors
+                .iter()
+                .find_map(|major| inventory.newest_matching(|version| version.major == *major))
+                .or_else(|| inventory.releases().first()),
+        }
     }
-}
-
-/// What the app asks for.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Request {
-    Range {
-        text: String,
-        range: Range,
-        origin: Origin,
-    },
-    /// Nothing, or `lts/*`: the newest major in active LTS.
-    Lts { origin: Option<Origin> },
 }
 
 /// A version file or `engines.node` that is not a range.
@@ -58,97 +56,75 @@ pub(crate) struct InvalidRange {
     pub(crate) message: String,
 }
 
-impl Request {
-    /// Reads the request; `engines_node` is package.json's `engines.node`.
-    pub(crate) fn read(app_dir: &Path, engines_node: Option<&str>) -> Result<Self, InvalidRange> {
-        if let Some(text) = engines_node {
-            return parse(text, Origin::EnginesNode);
-        }
-        for origin in [Origin::NodeVersionFile, Origin::Nvmrc] {
-            if let Ok(contents) = std::fs::read_to_string(app_dir.join(origin.file())) {
-                let line = contents
-                    .lines()
-                    .map(str::trim)
-                    .find(|line| !line.is_empty() && !line.starts_with('#'))
-                    .unwrap_or_default();
-                return parse(line, origin);
-            }
-        }
-        Ok(Self::Lts { origin: None })
+/// Reads the request: `engines_node` is package.json's `engines.node` and its line; `today` is
+/// `YYYY-MM-DD`.
+pub(crate) fn read(
+    app_dir: &Path,
+    engines_node: Option<(&str, Option<usize>)>,
+    today: &str,
+) -> Result<Request, InvalidRange> {
+    if let Some((text, line)) = engines_node {
+        let origin = Origin::file(crate::package_json::PACKAGE_JSON)
+            .field(PACKAGE_JSON_FIELD)
+            .at_line(line);
+        return parse(text, origin, today);
     }
-
-    pub(crate) fn origin(&self) -> Option<Origin> {
-        match self {
-            Self::Range { origin, .. } => Some(*origin),
-            Self::Lts { origin } => *origin,
-        }
-    }
-
-    /// The newest release the request allows; `today` is `YYYY-MM-DD`.
-    pub(crate) fn resolve<'a>(&self, inventory: &'a Inventory, today: &str) -> Option<&'a Release> {
-        match self {
-            Self::Range { range, .. } => inventory.newest_matching(|version| {
-                Version::parse(version.to_string()).is_ok_and(|version| range.satisfies(&version))
-            }),
-            Self::Lts { .. } => schedule()
-                .lts_majors(today)
-                .into_iter()
-                .find_map(|major| inventory.newest_matching(|version| version.major == major))
-                .or_else(|| inventory.releases().first()),
+    for file in VERSION_FILES {
+        if let Ok(contents) = std::fs::read_to_string(app_dir.join(file)) {
+            let (line, text) = contents
+                .lines()
+                .map(str::trim)
+                .enumerate()
+                .find(|(_, line)| !line.is_empty() && !line.starts_with('#'))
+                .unwrap_or((0, ""));
+            return parse(text, Origin::line(file, line + 1), today);
         }
     }
+    Ok(lts(None, today))
 }
 
-impl fmt::Display for Request {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Range { text, .. } => f.write_str(text),
-            Self::Lts { .. } => f.write_str("the newest LTS"),
-        }
-    }
+fn lts(origin: Option<Origin>, today: &str) -> Request {
+    let majors = schedule().lts_majors(today);
+    VersionRequest::new("the newest LTS", origin, NodeVersion::Lts { majors })
 }
 
-fn parse(text: &str, origin: Origin) -> Result<Request, InvalidRange> {
+fn parse(text: &str, origin: Origin, today: &str) -> Result<Request, InvalidRange> {
     let trimmed = text.trim();
     let lower = trimmed.to_ascii_lowercase();
     if lower == "lts/*" || lower == "lts" {
-        return Ok(Request::Lts { origin: Some(origin) });
+        return Ok(lts(Some(origin), today));
     }
+    let invalid = |origin: Origin, message: String| InvalidRange {
+        origin,
+        text: trimmed.to_string(),
+        message,
+    };
     // nvm's spellings: `node` (the newest release), `lts/iron` (a codename), `v22`.
     let range_text = if lower == "node" || lower == "latest" || lower == "current" {
         "*".to_string()
     } else if let Some(codename) = lower.strip_prefix("lts/") {
-        match schedule().major_of_codename(codename) {
-            Some(major) => format!("{major}.x"),
-            None => {
-                return Err(InvalidRange {
-                    origin,
-                    text: trimmed.to_string(),
-                    message: format!("`{codename}` is not the codename of a Node.js LTS line"),
-                });
-            }
-        }
+        let Some(major) = schedule().major_of_codename(codename) else {
+            let message = format!("`{codename}` is not the codename of a Node.js LTS line");
+            return Err(invalid(origin, message));
+        };
+        format!("{major}.x")
     } else {
         trimmed.trim_start_matches(['v', 'V']).to_string()
     };
     if range_text.is_empty() {
-        return Err(InvalidRange {
-            origin,
-            text: trimmed.to_string(),
-            message: "it is empty".to_string(),
-        });
+        return Err(invalid(origin, "it is empty".to_string()));
     }
-    Range::parse(&range_text)
-        .map(|range| Request::Range {
-            text: trimmed.to_string(),
-            range,
+    match Range::parse(&range_text) {
+        Ok(range) => Ok(VersionRequest::new(
+            trimmed,
+            Some(origin),
+            NodeVersion::Range(range),
+        )),
+        Err(error) => Err(invalid(
             origin,
-        })
-        .map_err(|error| InvalidRange {
-            origin,
-            text: trimmed.to_string(),
-            message: format!("it is not a version range ({})", error.kind()),
-        })
+            format!("it is not a version range ({})", error.kind()),
+        )),
+    }
 }
 
 /// Node.js's release schedule, as shipped with the buildpack.
@@ -251,10 +227,12 @@ mod tests {
         Inventory::parse(&text, "test", None).unwrap()
     }
 
+    const TODAY: &str = "2026-11-24";
+
     fn resolved(text: &str) -> String {
-        parse(text, Origin::EnginesNode)
+        parse(text, Origin::file("package.json"), TODAY)
             .unwrap()
-            .resolve(&inventory(), "2026-11-24")
+            .resolve(&inventory())
             .map_or("none".to_string(), |release| release.version.to_string())
     }
 
@@ -272,43 +250,59 @@ mod tests {
 
     #[test]
     fn invalid_ranges() {
-        let error = parse("twenty", Origin::Nvmrc).unwrap_err();
+        let error = parse("twenty", Origin::line(".nvmrc", 1), TODAY).unwrap_err();
         assert!(
             error.message.starts_with("it is not a version range"),
             "{error:?}"
         );
-        assert!(parse("lts/nosuch", Origin::Nvmrc).is_err());
-        assert!(parse("  ", Origin::NodeVersionFile).is_err());
+        assert!(parse("lts/nosuch", Origin::line(".nvmrc", 1), TODAY).is_err());
+        assert!(parse("  ", Origin::line(".node-version", 1), TODAY).is_err());
     }
 
     #[test]
     fn default_is_the_newest_active_lts() {
-        let lts = Request::Lts { origin: None };
-        assert_eq!(
-            lts.resolve(&inventory(), "2026-11-24")
+        let newest_lts = |today| {
+            lts(None, today)
+                .resolve(&inventory())
                 .unwrap()
                 .version
-                .to_string(),
-            "26.5.0"
-        );
+                .to_string()
+        };
+        assert_eq!(newest_lts(TODAY), "26.5.0");
         // Before 26 became LTS (2026-10-28), 24 was the newest in active LTS.
-        assert_eq!(
-            lts.resolve(&inventory(), "2026-06-01")
-                .unwrap()
-                .version
-                .to_string(),
-            "24.11.0"
-        );
+        assert_eq!(newest_lts("2026-06-01"), "24.11.0");
     }
 
     #[test]
     fn schedule_parses_and_knows_ends_and_codenames() {
         let schedule: Schedule = toml::from_str(SCHEDULE).unwrap();
         assert!(schedule.releases.len() > 10);
-        assert_eq!(schedule.ended(20, "2026-11-24"), Some("2026-04-30"));
-        assert_eq!(schedule.ended(24, "2026-11-24"), None);
+        assert_eq!(schedule.ended(20, TODAY), Some("2026-04-30"));
+        assert_eq!(schedule.ended(24, TODAY), None);
         assert_eq!(schedule.major_of_codename("iron"), Some(20));
         assert_eq!(resolved("lts/jod"), "22.20.0");
+    }
+
+    #[test]
+    fn reads_engines_then_version_files_with_their_lines() {
+        let app = tempfile::tempdir().unwrap();
+        std::fs::write(app.path().join(".nvmrc"), "# pinned\nlts/*\n").unwrap();
+        let request = read(app.path(), None, TODAY).unwrap();
+        assert_eq!(request.origin, Some(Origin::line(".nvmrc", 2)));
+        assert_eq!(request.to_string(), "the newest LTS");
+        let request = read(app.path(), Some((">=22", Some(4))), TODAY).unwrap();
+        assert_eq!(
+            request.origin.unwrap().to_string(),
+            "engines.node in package.json"
+        );
+        let error = read(app.path(), Some(("twenty", Some(4))), TODAY).unwrap_err();
+        assert_eq!(error.origin.line, Some(4));
+        assert_eq!(
+            read(tempfile::tempdir().unwrap().path(), None, TODAY)
+                .unwrap()
+                .origin,
+            None
+        );
     }
 
     #[test]

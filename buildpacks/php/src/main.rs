@@ -17,15 +17,14 @@ use libcnb::data::launch::{LaunchBuilder, ProcessBuilder};
 use libcnb::data::process_type;
 use libcnb::detect::{DetectContext, DetectResult};
 use libcnb::generic::GenericPlatform;
-use libcnb::layer_env::Scope;
-use libcnb::{Buildpack, Env, buildpack_main};
+use libcnb::{Buildpack, Platform, buildpack_main};
+use libtoolforge::build_env::BuildEnv;
 use libtoolforge::debian::{PackageSpec, Resolved};
 use libtoolforge::languages::{self, LanguageMetadata};
 use libtoolforge::layer::Cache;
 use libtoolforge::output::BuildOutput;
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
 pub(crate) struct PhpBuildpack;
 
@@ -80,11 +79,8 @@ impl Buildpack for PhpBuildpack {
             &resolved,
             vendor_bin.as_deref(),
         )?;
-        let tools = Tools {
-            env: layers::php::layer_env(&layer, vendor_bin.as_deref())
-                .apply(Scope::Build, &Env::from_current()),
-            app_dir: app_dir.clone(),
-        };
+        let mut tools = BuildEnv::new(context.platform.env(), app_dir);
+        tools.add_layer_env(&layers::php::layer_env(&layer, vendor_bin.as_deref()));
         check_extensions_load(&tools, &wanted.loaded)?;
 
         if composer.has_json() {
@@ -213,22 +209,8 @@ fn check_php_requirements(requirements: &[Requirement], version: &Version) -> Re
     Ok(())
 }
 
-/// How this buildpack runs PHP and Composer at build time: the layer's environment, in the app.
-struct Tools {
-    env: Env,
-    app_dir: PathBuf,
-}
-
-impl Tools {
-    fn command(&self, program: &str) -> Command {
-        let mut command = Command::new(program);
-        command.current_dir(&self.app_dir).env_clear().envs(&self.env);
-        command
-    }
-}
-
 /// `php -m` must list every extension a package was installed for.
-fn check_extensions_load(tools: &Tools, wanted: &BTreeSet<String>) -> Result<(), PhpBuildpackError> {
+fn check_extensions_load(tools: &BuildEnv, wanted: &BTreeSet<String>) -> Result<(), PhpBuildpackError> {
     let listed = libtoolforge::command::output(tools.command("php").arg("-m")).map_err(|error| {
         PhpBuildpackError::ExtensionsNotLoaded {
             missing: wanted.iter().cloned().collect(),
@@ -259,7 +241,7 @@ fn check_extensions_load(tools: &Tools, wanted: &BTreeSet<String>) -> Result<(),
 fn install_dependencies(
     context: &BuildContext<PhpBuildpack>,
     output: &mut BuildOutput,
-    tools: &Tools,
+    tools: &BuildEnv,
     composer: &Composer,
     layer: &Path,
     php_version: &str,
@@ -338,7 +320,11 @@ fn install_dependencies(
 /// composer.lock's `content-hash` must be the hash of the current composer.json, computed by
 /// Composer's own code (`Locker::getContentHash`,
 /// <https://getcomposer.org/doc/01-basic-usage.md#commit-your-composer-lock-file-to-version-control>).
-fn check_lock_is_current(tools: &Tools, composer: &Composer, layer: &Path) -> Result<(), PhpBuildpackError> {
+fn check_lock_is_current(
+    tools: &BuildEnv,
+    composer: &Composer,
+    layer: &Path,
+) -> Result<(), PhpBuildpackError> {
     let autoload = layer.join("usr/share/php/Composer/autoload.php");
     let script = "require getenv('TOOLFORGE_COMPOSER_AUTOLOAD'); \
                   echo Composer\\Package\\Locker::getContentHash(file_get_contents('composer.json'));";

@@ -2,7 +2,8 @@
 
 use crate::errors::PythonBuildpackError;
 use crate::package_manager::{self, Choice};
-use crate::python_version::{self, Origin, Request};
+use crate::python_version::{self, Request};
+use libtoolforge::error::IoError;
 use serde::Deserialize;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -131,10 +132,8 @@ impl AppFiles {
     /// The version the app asks for; see [`crate::python_version`] for the order.
     pub(crate) fn python_request(&self) -> Result<Request, PythonBuildpackError> {
         let read = |file: &str| {
-            std::fs::read_to_string(self.dir.join(file)).map_err(|error| PythonBuildpackError::Io {
-                what: format!("read {file}"),
-                error,
-            })
+            std::fs::read_to_string(self.dir.join(file))
+                .map_err(|error| PythonBuildpackError::Io(IoError::new(format!("read {file}"), error)))
         };
         let request = if self.has(".python-version") {
             python_version::parse_python_version_file(&read(".python-version")?)
@@ -146,7 +145,7 @@ impl AppFiles {
             .and_then(|pyproject| pyproject.project.as_ref())
             .and_then(|project| project.requires_python.as_deref())
         {
-            python_version::parse_specifiers(requires, Origin::RequiresPython)
+            python_version::parse_requires_python(requires)
         } else if let Some(version) = self
             .pipfile
             .as_ref()
@@ -158,9 +157,9 @@ impl AppFiles {
                     .or(requires.python_version.as_ref())
             })
         {
-            python_version::parse_specifiers(version, Origin::Pipfile)
+            python_version::parse_pipfile_version(version)
         } else {
-            Ok(Request::Newest)
+            Ok(python_version::newest())
         };
         request.map_err(PythonBuildpackError::VersionFile)
     }
@@ -234,13 +233,15 @@ mod tests {
             ("pyproject.toml", "[project]\nrequires-python = \">=3.14\"\n"),
         ];
         assert_eq!(request(&all).to_string(), "3.13");
-        assert_eq!(request(&all[1..]).origin(), Some(Origin::RuntimeTxt { line: 1 }));
-        assert_eq!(request(&all[2..]).origin(), Some(Origin::RequiresPython));
+        let origin = |files: &[(&str, &str)]| request(files).origin.map(|origin| origin.to_string());
+        assert_eq!(origin(&all[1..]).as_deref(), Some("runtime.txt"));
+        assert_eq!(request(&all[1..]).origin.unwrap().line, Some(1));
+        assert_eq!(origin(&all[2..]).as_deref(), Some("pyproject.toml"));
         assert_eq!(
-            request(&[("Pipfile", "[requires]\npython_version = \"3.13\"\n")]).origin(),
-            Some(Origin::Pipfile)
+            origin(&[("Pipfile", "[requires]\npython_version = \"3.13\"\n")]).as_deref(),
+            Some("Pipfile")
         );
-        assert_eq!(request(&[("requirements.txt", "")]), Request::Newest);
+        assert_eq!(request(&[("requirements.txt", "")]), python_version::newest());
     }
 
     #[test]

@@ -6,6 +6,7 @@ use crate::environment::compile_bytecode;
 use crate::errors::{PythonBuildpackError, Step};
 use libcnb::Platform;
 use libcnb::build::BuildContext;
+use libtoolforge::build_env::BuildEnv;
 use libtoolforge::command::run_streamed;
 use libtoolforge::output::BuildOutput;
 use std::path::Path;
@@ -19,7 +20,7 @@ const DISABLE_COLLECTSTATIC_ENV: &str = "DISABLE_COLLECTSTATIC";
 pub(crate) fn collectstatic(
     context: &BuildContext<PythonBuildpack>,
     output: &mut BuildOutput,
-    venv: &Path,
+    (venv, env): (&Path, &BuildEnv),
     files: &AppFiles,
 ) -> Result<(), PythonBuildpackError> {
     if !files.has("manage.py") {
@@ -46,11 +47,8 @@ pub(crate) fn collectstatic(
     }
     output.step("Django: python manage.py collectstatic --noinput");
     run_streamed(
-        Command::new(&python)
-            .args(["manage.py", "collectstatic", "--noinput"])
-            .current_dir(&context.app_dir)
-            .envs(context.platform.env().iter())
-            .env("PYTHONUNBUFFERED", "1"),
+        env.command(&python)
+            .args(["manage.py", "collectstatic", "--noinput"]),
     )
     .map_err(|error| PythonBuildpackError::Command {
         step: Step::Collectstatic,

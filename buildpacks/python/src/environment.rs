@@ -1,21 +1,18 @@
 //! The environment Python's build tools run with.
 
+use libtoolforge::build_env::{BuildEnv, system_ca_bundle};
 use std::path::Path;
 use std::process::Command;
 
-/// Debian's bundle of the system's certificate authorities, including any the stack added.
-pub(crate) const SYSTEM_CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
-
-/// Variables for every build tool: trust the system's CA store (pip, Poetry and Pipenv would use
-/// certifi's bundled list, uv its own), never prompt, no progress bars, and the user's build
-/// environment (`pack build --env`, project.toml) on top.
-pub(crate) fn tool_env(platform_env: &libcnb::Env, path_dirs: &[&Path]) -> Vec<(String, String)> {
-    let mut env: Vec<(String, String)> = Vec::new();
-    if Path::new(SYSTEM_CA_BUNDLE).is_file() {
-        for name in ["SSL_CERT_FILE", "PIP_CERT", "REQUESTS_CA_BUNDLE"] {
-            env.push((name.to_string(), SYSTEM_CA_BUNDLE.to_string()));
-        }
-        env.push(("UV_NATIVE_TLS".to_string(), "1".to_string()));
+/// The environment of every Python build tool: [`BuildEnv`]'s, with the system's CA store
+/// also where pip and uv need telling (pip, Poetry and Pipenv would use certifi's bundled list,
+/// uv its own), never a prompt, no progress bars; the user's build environment (`pack build
+/// --env`, project.toml) wins.
+pub(crate) fn build_env(platform_env: &libcnb::Env, app_dir: &Path) -> BuildEnv {
+    let mut env = BuildEnv::new(platform_env, app_dir);
+    if let Some(bundle) = system_ca_bundle() {
+        env.set_default("PIP_CERT", bundle)
+            .set_default("UV_NATIVE_TLS", "1");
     }
     for (name, value) in [
         ("PIP_DISABLE_PIP_VERSION_CHECK", "1"),
@@ -28,18 +25,8 @@ pub(crate) fn tool_env(platform_env: &libcnb::Env, path_dirs: &[&Path]) -> Vec<(
         ("PIPENV_YES", "1"),
         ("POETRY_NO_INTERACTION", "1"),
     ] {
-        env.push((name.to_string(), value.to_string()));
+        env.set_default(name, value);
     }
-    for (name, value) in platform_env {
-        env.push((
-            name.to_string_lossy().into_owned(),
-            value.to_string_lossy().into_owned(),
-        ));
-    }
-    let system_path = std::env::var("PATH").unwrap_or_default();
-    let mut path: Vec<String> = path_dirs.iter().map(|dir| dir.display().to_string()).collect();
-    path.push(system_path);
-    env.push(("PATH".to_string(), path.join(":")));
     env
 }
 
@@ -73,17 +60,16 @@ mod tests {
     fn path_dirs_come_first_and_user_env_wins() {
         let mut platform = libcnb::Env::new();
         platform.insert("PIP_NO_INPUT", "0");
-        let env = tool_env(
-            &platform,
-            &[Path::new("/layers/venv/bin"), Path::new("/layers/python/bin")],
-        );
-        let last = |name: &str| env.iter().rev().find(|(n, _)| n == name).map(|(_, v)| v.clone());
+        let mut env = build_env(&platform, Path::new("/workspace"));
+        env.prepend_path("/layers/python/bin")
+            .prepend_path("/layers/venv/bin");
+        let env = env.env();
         assert!(
-            last("PATH")
+            env.get_string_lossy("PATH")
                 .unwrap()
                 .starts_with("/layers/venv/bin:/layers/python/bin:")
         );
-        // Later entries win when applied in order.
-        assert_eq!(last("PIP_NO_INPUT").as_deref(), Some("0"));
+        assert_eq!(env.get_string_lossy("PIP_NO_INPUT").as_deref(), Some("0"));
+        assert_eq!(env.get_string_lossy("PIP_PROGRESS_BAR").as_deref(), Some("off"));
     }
 }

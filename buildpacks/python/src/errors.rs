@@ -1,12 +1,12 @@
 //! Everything that can stop this buildpack, and the one function that explains it.
 
 use crate::package_manager::{ChoiceError, PackageManager};
-use crate::python_version::{Origin, VersionFileError};
+use crate::python_version::{RUNTIME_TXT, VersionFileError};
 use libtoolforge::command::CommandError;
-use libtoolforge::download::DownloadError;
-use libtoolforge::error::{ErrorMessage, Location};
-use libtoolforge::inventory::{InstallError, InventoryError};
+use libtoolforge::error::{ErrorMessage, IoError, Location};
+use libtoolforge::runtime::RuntimeError;
 use libtoolforge::toml_file::TomlError;
+use libtoolforge::version_request::Origin;
 
 #[derive(Debug)]
 pub(crate) enum PythonBuildpackError {
@@ -18,27 +18,12 @@ pub(crate) enum PythonBuildpackError {
     Toml(TomlError),
     VersionFile(VersionFileError),
     PackageManager(ChoiceError),
-    /// The operator's inventory could not be fetched.
-    InventoryFetch(DownloadError),
-    Inventory(InventoryError),
-    VersionNotAvailable {
-        requested: String,
-        origin: Option<Origin>,
-        available: String,
-    },
-    /// Downloading or unpacking the runtime.
-    Install {
-        version: String,
-        error: InstallError,
-    },
+    Runtime(RuntimeError),
     Command {
         step: Step,
         error: CommandError,
     },
-    Io {
-        what: String,
-        error: std::io::Error,
-    },
+    Io(IoError),
 }
 
 /// What a failed command was doing.
@@ -49,6 +34,12 @@ pub(crate) enum Step {
     InstallDependencies(PackageManager),
     Collectstatic,
     CompileBytecode,
+}
+
+impl From<RuntimeError> for PythonBuildpackError {
+    fn from(error: RuntimeError) -> Self {
+        Self::Runtime(error)
+    }
 }
 
 impl From<PythonBuildpackError> for libcnb::Error<PythonBuildpackError> {
@@ -72,93 +63,48 @@ pub(crate) fn error_message(error: &PythonBuildpackError) -> ErrorMessage {
 
         PythonBuildpackError::PackageManager(error) => package_manager_message(error),
 
-        PythonBuildpackError::InventoryFetch(error) => error.message("the Python inventory"),
-
-        PythonBuildpackError::Inventory(error) => ErrorMessage::platform(
-            "Invalid Python inventory",
-            format!("The list of Python versions this builder can install is broken: {error}."),
-        ),
-
-        PythonBuildpackError::VersionNotAvailable {
-            requested,
-            origin,
-            available,
-        } => {
-            let (detail, fix) = match origin {
-                Some(origin) => (
-                    format!(
-                        "{} asks for Python {requested}, which this builder does not provide.",
-                        origin.file()
-                    ),
-                    format!("ask for one of these versions in {}: {available}.", origin.file()),
-                ),
-                None => (
-                    "This builder provides no Python release at all.".to_string(),
-                    "report this to the Toolforge admins.".to_string(),
-                ),
-            };
-            let mut message = ErrorMessage::app("Python version not available", detail).fix(fix);
-            if let Some(origin) = origin {
-                message = message.at(location(*origin));
-            }
-            message
-        }
-
-        PythonBuildpackError::Install { version, error } => error.message(&format!("Python {version}")),
+        PythonBuildpackError::Runtime(error) => error.message(),
 
         PythonBuildpackError::Command { step, error } => command_message(*step, error),
 
-        PythonBuildpackError::Io { what, error } => ErrorMessage::platform(
-            format!("Cannot {what}"),
-            format!("The file system said: {error}."),
-        ),
-    }
-}
-
-fn location(origin: Origin) -> Location {
-    match origin.line() {
-        Some(line) => Location::line(origin.file(), line),
-        None => Location::file(origin.file()),
+        PythonBuildpackError::Io(error) => error.message(),
     }
 }
 
 fn version_file_message(error: &VersionFileError) -> ErrorMessage {
     match error {
         VersionFileError::Empty { origin } => ErrorMessage::app(
-            format!("Empty {}", origin.file()),
-            format!("{} names no Python version.", origin.file()),
+            format!("Empty {}", origin.file),
+            format!("{} names no Python version.", origin.file),
         )
-        .at(Location::file(origin.file()))
-        .fix(version_fix(*origin)),
+        .at(Location::file(&origin.file))
+        .fix(version_fix(origin)),
         VersionFileError::Invalid { origin, text } => ErrorMessage::app(
-            format!("Invalid {}", origin.file()),
+            format!("Invalid {}", origin.file),
             format!("`{text}` is not a Python version this buildpack understands."),
         )
-        .at(location(*origin))
+        .at(origin.location())
         .excerpt(text.clone())
-        .fix(version_fix(*origin)),
+        .fix(version_fix(origin)),
         VersionFileError::InvalidSpecifiers {
             origin,
             text,
             message,
         } => ErrorMessage::app(
-            format!("Invalid Python requirement in {}", origin.file()),
+            format!("Invalid Python requirement in {}", origin.file),
             format!("`{text}` is not a valid version specifier (PEP 440): {message}"),
         )
-        .at(location(*origin))
+        .at(origin.location())
         .fix("write it as PEP 440 specifiers, for example `>=3.12` or `>=3.12,<3.15`."),
     }
 }
 
-fn version_fix(origin: Origin) -> &'static str {
-    match origin {
-        Origin::RuntimeTxt { .. } => {
-            "write `python-3.13` (or an exact `python-3.13.5`); better, replace runtime.txt with a \
+fn version_fix(origin: &Origin) -> &'static str {
+    if origin.file == RUNTIME_TXT {
+        "write `python-3.13` (or an exact `python-3.13.5`); better, replace runtime.txt with a \
              .python-version file containing `3.13`."
-        }
-        _ => {
-            "write the major and minor version on the first line, for example `3.13` (or an exact `3.13.5`)."
-        }
+    } else {
+        "write the major and minor version on the first line, for example `3.13` (or an exact `3.13.5`)."
     }
 }
 
@@ -276,15 +222,6 @@ mod tests {
     }
 
     #[test]
-    fn version_not_available() {
-        insta::assert_snapshot!(render(&PythonBuildpackError::VersionNotAvailable {
-            requested: "3.9".into(),
-            origin: Some(Origin::PythonVersionFile { line: 1 }),
-            available: "3.14, 3.13, 3.12, 3.11, 3.10".into(),
-        }));
-    }
-
-    #[test]
     fn pyproject_without_dependencies() {
         insta::assert_snapshot!(render(&PythonBuildpackError::PackageManager(
             ChoiceError::PyprojectWithoutDependencies
@@ -295,7 +232,7 @@ mod tests {
     fn invalid_python_version_file() {
         insta::assert_snapshot!(render(&PythonBuildpackError::VersionFile(
             VersionFileError::Invalid {
-                origin: Origin::PythonVersionFile { line: 2 },
+                origin: Origin::line(".python-version", 2),
                 text: "python3.13".into(),
             }
         )));

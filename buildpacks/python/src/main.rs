@@ -14,14 +14,8 @@ use libcnb::detect::{DetectContext, DetectResult};
 use libcnb::generic::GenericPlatform;
 use libcnb::{Buildpack, Platform, buildpack_main};
 use libtoolforge::download::Downloader;
-use libtoolforge::inventory::{self, Inventory, LoadError};
 use libtoolforge::languages::{self, LanguageMetadata};
 use libtoolforge::output::BuildOutput;
-
-/// The production inventory: python-build-standalone releases (see `cargo packaging inventory`).
-const INVENTORY: &str = include_str!("../inventory.toml");
-/// An operator's own inventory (self-built runtimes), by URL; its archive URLs may be relative.
-const INVENTORY_URL_ENV: &str = "BP_PYTHON_INVENTORY_URL";
 
 pub(crate) struct PythonBuildpack;
 
@@ -60,32 +54,27 @@ impl Buildpack for PythonBuildpack {
                  version (for example `3.13`),\nwhich pyenv, uv and other tools read too.",
             );
         }
+        let runtime = layers::python::runtime();
         let downloader = Downloader::from_env(context.platform.env());
-        let inventory = load_inventory(&context, &downloader)?;
-        let release = request
-            .resolve(&inventory)
-            .ok_or_else(|| PythonBuildpackError::VersionNotAvailable {
-                requested: request.to_string(),
-                origin: request.origin(),
-                available: inventory
-                    .describe_versions(|version| format!("{}.{}", version.major, version.minor)),
-            })?
-            .clone();
+        let release = runtime
+            .choose(context.platform.env(), &downloader, &request, &mut output)
+            .map_err(PythonBuildpackError::Runtime)?;
         let python_version = release.version.to_string();
-        output.step(&match request.origin() {
-            Some(origin) => format!("Python {python_version} ({request} from {})", origin.file()),
-            None => format!("Python {python_version} (the newest release; pin one in .python-version)"),
-        });
+        let python_layer = runtime
+            .install(&context, &mut output, &release, &downloader, true)?
+            .path();
+        let mut env = environment::build_env(context.platform.env(), &context.app_dir);
+        env.prepend_path(python_layer.join("bin"));
 
-        let python_layer = layers::python::install(&context, &mut output, &release, &downloader)?;
         output.step(&format!("{} {}", choice.manager.tool(), choice.manager.version()));
         let tool_bin = layers::tool::install(
             &context,
             &mut output,
             choice.manager,
-            &python_layer,
-            &python_version,
+            (&python_layer, &python_version),
+            &env,
         )?;
+        env.prepend_path(&tool_bin);
         let download_cache = layers::download_cache::open(&context, choice.manager)?;
         output.step("Dependencies");
         let dependency_files = package_manager::dependency_files(&choice, &context.app_dir);
@@ -99,10 +88,11 @@ impl Buildpack for PythonBuildpack {
                 python_version: &python_version,
                 tool_bin: &tool_bin,
                 download_cache: &download_cache,
+                env: &env,
             },
         )?;
 
-        django::collectstatic(&context, &mut output, &venv, &files)?;
+        django::collectstatic(&context, &mut output, (&venv, &env), &files)?;
         django::compile_app(&context, &mut output, &venv);
         output.done();
         BuildResultBuilder::new().build()
@@ -113,35 +103,4 @@ impl Buildpack for PythonBuildpack {
     }
 }
 
-fn load_inventory(
-    context: &BuildContext<PythonBuildpack>,
-    downloader: &Downloader,
-) -> Result<Inventory, PythonBuildpackError> {
-    let url = context.platform.env().get_string_lossy(INVENTORY_URL_ENV);
-    inventory::load(url, INVENTORY, downloader).map_err(|error| match error {
-        LoadError::Fetch(error) => PythonBuildpackError::InventoryFetch(error),
-        LoadError::Invalid(error) => PythonBuildpackError::Inventory(error),
-    })
-}
-
 buildpack_main!(PythonBuildpack);
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn built_in_inventory_has_current_pythons() {
-        let inventory = Inventory::parse(INVENTORY, "inventory.toml", None).unwrap();
-        let newest =
-            |minor: u64| inventory.newest_matching(|version| version.major == 3 && version.minor == minor);
-        for minor in 10..=14 {
-            let release = newest(minor).unwrap_or_else(|| panic!("no 3.{minor}"));
-            assert!(
-                release
-                    .url
-                    .starts_with("https://github.com/astral-sh/python-build-standalone/")
-            );
-        }
-    }
-}

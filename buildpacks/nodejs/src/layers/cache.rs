@@ -5,9 +5,11 @@ use crate::NodejsBuildpack;
 use crate::errors::NodejsBuildpackError;
 use libcnb::build::BuildContext;
 use libcnb::data::layer_name;
+use libtoolforge::build_env::BuildEnv;
 use libtoolforge::layer::{LayerKey, cached_layer, change};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -30,8 +32,15 @@ pub(crate) fn open(context: &BuildContext<NodejsBuildpack>) -> libcnb::Result<Pa
     Ok(layer.path())
 }
 
+/// `program` (`npm`, `pnpm`, `yarn`) in the build environment, with its part of the `cache` layer.
+pub(crate) fn command(env: &BuildEnv, cache: &Path, program: &str) -> Command {
+    let mut command = env.command(program);
+    command.envs(self::env(cache, program));
+    command
+}
+
 /// The variables that point `program` (`npm`, `pnpm`, `yarn`) at its part of the cache.
-pub(crate) fn env(cache: &Path, program: &str) -> Vec<(&'static str, PathBuf)> {
+fn env(cache: &Path, program: &str) -> Vec<(&'static str, PathBuf)> {
     match program {
         // pnpm reads its settings from npm_config_* too; npm warns about ones it does not know.
         "pnpm" => vec![("npm_config_store_dir", cache.join("pnpm-store"))],

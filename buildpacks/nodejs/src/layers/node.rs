@@ -2,46 +2,54 @@
 //! it at run time.
 
 use crate::NodejsBuildpack;
+use crate::app::App;
 use crate::errors::NodejsBuildpackError;
+use crate::node_version;
+use libcnb::Platform;
 use libcnb::build::BuildContext;
 use libcnb::data::layer_name;
 use libcnb::layer_env::{LayerEnv, ModificationBehavior, Scope};
+use libtoolforge::build_env::SYSTEM_CA_BUNDLE;
 use libtoolforge::download::Downloader;
 use libtoolforge::inventory::Release;
-use libtoolforge::layer::{Cache, LayerKey, cached_layer, change};
 use libtoolforge::output::BuildOutput;
-use serde::{Deserialize, Serialize};
+use libtoolforge::runtime::Runtime;
 use std::path::{Path, PathBuf};
 
-/// The system CA store, which the stack's extra certificate authorities are added to.
-const SYSTEM_CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct NodeLayerKey {
-    pub(crate) node_version: String,
-    /// The archive: another build of the same version (a mirror's own) is another runtime.
-    pub(crate) sha256: String,
-    pub(crate) stack: String,
+/// Node.js from nodejs.org's releases, or an operator's (or the tests') inventory by URL.
+pub(crate) fn runtime() -> Runtime {
+    Runtime {
+        name: "Node.js",
+        layer: layer_name!("node"),
+        built_in_inventory: include_str!("../../inventory.toml"),
+        inventory_url_env: "BP_NODEJS_INVENTORY_URL",
+        version_group: |version| format!("{}.x", version.major),
+        how_to_pin: "pin a range in package.json's engines.node",
+    }
 }
 
-impl LayerKey for NodeLayerKey {
-    fn changes(&self, current: &Self) -> Vec<String> {
-        let Self {
-            node_version,
-            sha256,
-            stack,
-        } = self;
-        [
-            change("Node.js", node_version, &current.node_version),
-            (node_version == &current.node_version && sha256 != &current.sha256)
-                .then(|| "the Node.js archive changed".to_string()),
-            change("stack", stack, &current.stack),
-        ]
-        .into_iter()
-        .flatten()
-        .collect()
+/// The Node.js release the app gets, said in the build log, with a warning past its end of life.
+pub(crate) fn choose(
+    context: &BuildContext<NodejsBuildpack>,
+    output: &mut BuildOutput,
+    app: &App,
+    downloader: &Downloader,
+) -> Result<Release, NodejsBuildpackError> {
+    let today = node_version::today();
+    let request = app.node_request(&today)?;
+    let release = runtime().choose(context.platform.env(), downloader, &request, output)?;
+    if let Some(end) = node_version::schedule().ended(release.version.major, &today) {
+        output.warning(&format!(
+            "Node.js {} reached its end of life on {end}: it gets no security fixes.\nAsk for a \
+             supported major in {}, for example `24.x`.",
+            release.version.major,
+            request
+                .origin
+                .as_ref()
+                .map_or("package.json's engines.node", |origin| origin.file.as_str())
+        ));
     }
+    Ok(release)
 }
 
 /// Installs the release into the layer unless the cache has it; returns the layer's path
@@ -53,31 +61,8 @@ pub(crate) fn install(
     downloader: &Downloader,
     launch: bool,
 ) -> libcnb::Result<PathBuf, NodejsBuildpackError> {
-    let version = release.version.to_string();
-    let key = NodeLayerKey {
-        node_version: version.clone(),
-        sha256: release.sha256.clone(),
-        stack: libtoolforge::stack::key(&context.target),
-    };
-    let (layer, cache) = cached_layer(context, layer_name!("node"), true, launch, &key)?;
+    let layer = runtime().install(context, output, release, downloader, launch)?;
     layer.write_env(layer_env(&context.app_dir))?;
-    if let Some(line) = cache.describe(&format!("Node.js {version}")) {
-        output.detail(&line);
-    }
-    if cache == Cache::Reused {
-        return Ok(layer.path());
-    }
-    output.detail(&format!(
-        "Downloading Node.js {version} from {}",
-        downloader.effective_url(&release.url)
-    ));
-    release
-        .install(downloader, &layer.path())
-        .map_err(|error| NodejsBuildpackError::Install {
-            version: version.clone(),
-            error,
-        })?;
-    output.detail(&format!("Installed Node.js {version}"));
     Ok(layer.path())
 }
 
@@ -122,6 +107,7 @@ pub(crate) fn layer_env(app_dir: &Path) -> LayerEnv {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use libtoolforge::inventory::Inventory;
     use std::ffi::OsString;
 
     #[test]
@@ -145,20 +131,13 @@ mod tests {
     }
 
     #[test]
-    fn changes() {
-        let key = |version: &str, sha256: &str| NodeLayerKey {
-            node_version: version.into(),
-            sha256: sha256.into(),
-            stack: "debian 13 amd64".into(),
-        };
-        assert!(key("24.11.1", "a").changes(&key("24.11.1", "a")).is_empty());
-        assert_eq!(
-            key("24.11.0", "a").changes(&key("24.11.1", "a")),
-            ["Node.js 24.11.0 → 24.11.1"]
-        );
-        assert_eq!(
-            key("24.11.1", "a").changes(&key("24.11.1", "b")),
-            ["the Node.js archive changed"]
-        );
+    fn built_in_inventory_has_current_majors() {
+        let inventory = Inventory::parse(runtime().built_in_inventory, "inventory.toml", None).unwrap();
+        for major in [20, 22, 24, 26] {
+            let release = inventory
+                .newest_matching(|version| version.major == major)
+                .unwrap_or_else(|| panic!("no Node.js {major}"));
+            assert!(release.url.starts_with("https://nodejs.org/download/release/"));
+        }
     }
 }

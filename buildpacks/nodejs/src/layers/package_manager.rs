@@ -6,10 +6,11 @@ use crate::errors::{NodejsBuildpackError, Step};
 use crate::package_manager::Manager;
 use libcnb::build::BuildContext;
 use libcnb::data::layer_name;
+use libtoolforge::build_env::BuildEnv;
 use libtoolforge::layer::{Cache, LayerKey, cached_layer, change};
 use libtoolforge::output::BuildOutput;
 use serde::{Deserialize, Serialize};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -43,8 +44,8 @@ pub(crate) fn install(
     context: &BuildContext<NodejsBuildpack>,
     output: &mut BuildOutput,
     (manager, version): (Manager, &str),
-    node_version: &str,
-    tools: &crate::Tools,
+    (node_version, launch): (&str, bool),
+    (env, download_cache): (&BuildEnv, &Path),
 ) -> libcnb::Result<PathBuf, NodejsBuildpackError> {
     let package = format!("{}@{version}", manager.package());
     let key = PackageManagerLayerKey {
@@ -52,7 +53,7 @@ pub(crate) fn install(
         node_version: node_version.to_string(),
         stack: libtoolforge::stack::key(&context.target),
     };
-    let (layer, cache) = cached_layer(context, layer_name!("package_manager"), true, tools.launch, &key)?;
+    let (layer, cache) = cached_layer(context, layer_name!("package_manager"), true, launch, &key)?;
     let bin = layer.path().join("bin");
     if let Some(line) = cache.describe(&format!("{manager} {version}")) {
         output.detail(&line);
@@ -62,8 +63,7 @@ pub(crate) fn install(
     }
     output.detail(&format!("Installing {package}"));
     libtoolforge::command::run_streamed(
-        tools
-            .command("npm")
+        super::cache::command(env, download_cache, "npm")
             .args(["install", "--global", "--no-audit", "--no-fund", "--prefix"])
             .arg(layer.path())
             .arg(&package),

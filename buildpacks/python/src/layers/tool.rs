@@ -3,19 +3,17 @@
 //! the launch image.
 
 use crate::PythonBuildpack;
-use crate::environment::tool_env;
 use crate::errors::{PythonBuildpackError, Step};
 use crate::package_manager::PackageManager;
-use libcnb::Platform;
 use libcnb::build::BuildContext;
 use libcnb::data::layer::LayerName;
 use libcnb::data::layer_name;
+use libtoolforge::build_env::BuildEnv;
 use libtoolforge::command::run_streamed;
 use libtoolforge::layer::{Cache, LayerKey, cached_layer, change};
 use libtoolforge::output::BuildOutput;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -49,8 +47,8 @@ pub(crate) fn install(
     context: &BuildContext<PythonBuildpack>,
     output: &mut BuildOutput,
     manager: PackageManager,
-    python_layer: &Path,
-    python_version: &str,
+    (python_layer, python_version): (&Path, &str),
+    env: &BuildEnv,
 ) -> libcnb::Result<PathBuf, PythonBuildpackError> {
     let key = ToolLayerKey {
         tool_version: manager.version().to_string(),
@@ -66,20 +64,17 @@ pub(crate) fn install(
         return Ok(bin);
     }
     output.detail(&format!("Installing {} {}", manager.tool(), manager.version()));
-    let env = tool_env(context.platform.env(), &[&python_layer.join("bin")]);
     let step = Step::InstallTool(manager);
     run_streamed(
-        Command::new(python_layer.join("bin/python3"))
+        env.command(python_layer.join("bin/python3"))
             .args(["-m", "venv"])
-            .arg(layer.path())
-            .envs(env.clone()),
+            .arg(layer.path()),
     )
     .map_err(|error| PythonBuildpackError::Command { step, error })?;
     run_streamed(
-        Command::new(bin.join("python"))
+        env.command(bin.join("python"))
             .args(["-m", "pip", "install", "--quiet"])
-            .args(manager.requirements())
-            .envs(env),
+            .args(manager.requirements()),
     )
     .map_err(|error| PythonBuildpackError::Command { step, error })?;
     Ok(bin)

@@ -4,14 +4,15 @@
 //! are unchanged.
 
 use crate::PythonBuildpack;
-use crate::environment::{compile_bytecode, tool_env};
+use crate::environment::compile_bytecode;
 use crate::errors::{PythonBuildpackError, Step};
 use crate::package_manager::{Choice, PackageManager};
-use libcnb::Platform;
 use libcnb::build::BuildContext;
 use libcnb::data::layer_name;
 use libcnb::layer_env::{LayerEnv, ModificationBehavior, Scope};
+use libtoolforge::build_env::BuildEnv;
 use libtoolforge::command::run_streamed;
+use libtoolforge::error::IoError;
 use libtoolforge::layer::{Cache, LayerKey, cached_layer, change};
 use libtoolforge::output::BuildOutput;
 use serde::{Deserialize, Serialize};
@@ -76,6 +77,8 @@ pub(crate) struct Inputs<'a> {
     pub(crate) python_version: &'a str,
     pub(crate) tool_bin: &'a Path,
     pub(crate) download_cache: &'a Path,
+    /// With Python and the tool on PATH.
+    pub(crate) env: &'a BuildEnv,
 }
 
 /// Installs the dependencies into the layer unless the cache has them; returns the layer path.
@@ -102,19 +105,12 @@ pub(crate) fn install(
         return Ok(venv);
     }
 
-    let env = tool_env(
-        context.platform.env(),
-        &[
-            &venv.join("bin"),
-            inputs.tool_bin,
-            &inputs.python_layer.join("bin"),
-        ],
-    );
+    let mut env = inputs.env.clone();
+    env.prepend_path(venv.join("bin"));
     run_streamed(
-        Command::new(inputs.python_layer.join("bin/python3"))
+        env.command(inputs.python_layer.join("bin/python3"))
             .args(["-m", "venv", "--without-pip"])
-            .arg(&venv)
-            .envs(env.clone()),
+            .arg(&venv),
     )
     .map_err(|error| PythonBuildpackError::Command {
         step: Step::CreateVirtualEnvironment,
@@ -126,12 +122,8 @@ pub(crate) fn install(
         manager.tool(),
         manager.version()
     ));
-    for mut command in installer(manager, inputs, &venv) {
-        command
-            .current_dir(&context.app_dir)
-            .envs(env.clone())
-            .env("VIRTUAL_ENV", &venv);
-        run_streamed(&mut command).map_err(|error| PythonBuildpackError::Command {
+    for mut command in installer(manager, inputs, &venv, &env) {
+        run_streamed(command.env("VIRTUAL_ENV", &venv)).map_err(|error| PythonBuildpackError::Command {
             step: Step::InstallDependencies(manager),
             error,
         })?;
@@ -146,10 +138,10 @@ pub(crate) fn install(
 }
 
 /// The install commands of each package manager, into the virtual environment `venv`, in order.
-fn installer(manager: PackageManager, inputs: &Inputs, venv: &Path) -> Vec<Command> {
+fn installer(manager: PackageManager, inputs: &Inputs, venv: &Path, env: &BuildEnv) -> Vec<Command> {
     let tool = |name: &str| inputs.tool_bin.join(name);
     let pip_install = |args: &[&str]| {
-        let mut command = Command::new(tool("pip"));
+        let mut command = env.command(tool("pip"));
         command
             .arg("--python")
             .arg(venv.join("bin/python"))
@@ -163,7 +155,7 @@ fn installer(manager: PackageManager, inputs: &Inputs, venv: &Path) -> Vec<Comma
         PackageManager::PipRequirements => vec![pip_install(&["--requirement", "requirements.txt"])],
         PackageManager::PipProject => vec![pip_install(&["--editable", "."])],
         PackageManager::Uv => {
-            let mut command = Command::new(tool("uv"));
+            let mut command = env.command(tool("uv"));
             command
                 .args(["sync", "--locked", "--no-default-groups", "--no-editable"])
                 .env("UV_PROJECT_ENVIRONMENT", venv)
@@ -177,7 +169,7 @@ fn installer(manager: PackageManager, inputs: &Inputs, venv: &Path) -> Vec<Comma
             // See POETRY_PLUGIN_EXPORT_VERSION: Poetry checks and exports its lock, pip installs it.
             let exported = inputs.download_cache.join("requirements-from-poetry-lock.txt");
             let poetry = |args: &[&str]| {
-                let mut command = Command::new(tool("poetry"));
+                let mut command = env.command(tool("poetry"));
                 command
                     .args(args)
                     .env("POETRY_CACHE_DIR", inputs.download_cache)
@@ -201,7 +193,7 @@ fn installer(manager: PackageManager, inputs: &Inputs, venv: &Path) -> Vec<Comma
             ]
         }
         PackageManager::Pipenv => {
-            let mut command = Command::new(tool("pipenv"));
+            let mut command = env.command(tool("pipenv"));
             command
                 .args(["install", "--deploy"])
                 .env("PIP_CACHE_DIR", inputs.download_cache)
@@ -229,9 +221,8 @@ fn digest_files(app_dir: &Path, files: &[PathBuf]) -> Result<BTreeMap<String, St
     files
         .iter()
         .map(|file| {
-            let bytes = std::fs::read(app_dir.join(file)).map_err(|error| PythonBuildpackError::Io {
-                what: format!("read {}", file.display()),
-                error,
+            let bytes = std::fs::read(app_dir.join(file)).map_err(|error| {
+                PythonBuildpackError::Io(IoError::new(format!("read {}", file.display()), error))
             })?;
             Ok((file.display().to_string(), format!("{:x}", Sha256::digest(bytes))))
         })

@@ -1,0 +1,109 @@
+//! The app's dependencies: installed with its package manager (or copied back from the last
+//! build), its build script, and the development dependencies removed after it.
+
+use crate::NodejsBuildpack;
+use crate::app::App;
+use crate::errors::{NodejsBuildpackError, Step};
+use crate::layers;
+use crate::layers::node_modules::{NodeModulesLayerKey, file_sha256};
+use crate::package_json::PACKAGE_JSON;
+use crate::package_manager::{Choice, Manager};
+use libcnb::build::BuildContext;
+use libtoolforge::build_env::BuildEnv;
+use libtoolforge::output::BuildOutput;
+use std::path::Path;
+
+/// How the package manager runs: the build environment, and the `cache` layer.
+pub(crate) type Tools<'a> = (&'a BuildEnv, &'a Path);
+
+fn run(
+    (env, cache): Tools,
+    output: &mut BuildOutput,
+    (manager, args): (Manager, &[&str]),
+    step: Step,
+) -> Result<(), NodejsBuildpackError> {
+    output.detail(&format!("Running `{} {}`", manager.command(), args.join(" ")));
+    libtoolforge::command::run_streamed(layers::cache::command(env, cache, manager.command()).args(args))
+        .map_err(|error| NodejsBuildpackError::Command { step, error })
+}
+
+/// Installs the dependencies, or copies back the `node_modules` of the last build when the
+/// lockfile, package.json, Node.js and the package manager are unchanged.
+pub(crate) fn install(
+    context: &BuildContext<NodejsBuildpack>,
+    output: &mut BuildOutput,
+    tools: Tools,
+    choice: &Choice,
+    node_version: &str,
+) -> Result<(), libcnb::Error<NodejsBuildpackError>> {
+    let app_dir = &context.app_dir;
+    let key = NodeModulesLayerKey {
+        node_version: node_version.to_string(),
+        package_manager: format!(
+            "{} {}",
+            choice.manager,
+            choice.version.as_deref().unwrap_or("bundled")
+        ),
+        lockfile_sha256: file_sha256(&app_dir.join(choice.manager.lockfile())),
+        package_json_sha256: file_sha256(&app_dir.join(PACKAGE_JSON)),
+        stack: libtoolforge::stack::key(&context.target),
+    };
+    let kept = layers::node_modules::open(context, &key)?;
+    if choice.has_lockfile && kept.restorable(app_dir) {
+        output.detail("Reusing node_modules from the cache: the lockfile, package.json, Node.js and the package manager are unchanged; not installing");
+        kept.restore(app_dir).map_err(NodejsBuildpackError::Io)?;
+        return Ok(());
+    }
+    if let Some(line) = kept.cache.describe("node_modules") {
+        output.detail(&line);
+    }
+    if !choice.has_lockfile {
+        output.warning(&format!(
+            "No lockfile: {} resolves the dependencies anew at every build.\nCommit the lockfile it \
+             writes ({}) so that every build installs the same versions.",
+            choice.manager,
+            choice.manager.lockfile()
+        ));
+    }
+    run(
+        tools,
+        output,
+        (choice.manager, &choice.manager.install_args(choice.has_lockfile)),
+        Step::Install {
+            manager: choice.manager,
+            has_lockfile: choice.has_lockfile,
+        },
+    )?;
+    if choice.has_lockfile {
+        kept.save(app_dir).map_err(NodejsBuildpackError::Io)?;
+    }
+    Ok(())
+}
+
+/// The build script, then the development dependencies removed unless the app keeps them.
+pub(crate) fn build(
+    tools: Tools,
+    output: &mut BuildOutput,
+    app: &App,
+    manager: Manager,
+) -> Result<(), NodejsBuildpackError> {
+    if let Some(script) = app.package.build_script() {
+        output.step(&format!("Running the `{script}` script"));
+        run(
+            tools,
+            output,
+            (manager, &["run", script]),
+            Step::BuildScript { script },
+        )?;
+    }
+    if app.config.prune_dev_dependencies && !app.package.dev_dependencies.is_empty() {
+        output.step("Removing development dependencies");
+        run(
+            tools,
+            output,
+            (manager, &manager.prune_args()),
+            Step::Prune { manager },
+        )?;
+    }
+    Ok(())
+}

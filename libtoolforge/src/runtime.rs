@@ -1,0 +1,449 @@
+//! A language runtime from an inventory, in a cached layer: what every language buildpack
+//! starts with.
+//!
+//! The buildpack describes its runtime ([`Runtime`]: the name the log uses, the layer, the
+//! built-in inventory and the operator's variable for another) and parses the app's
+//! [`VersionRequest`]; this module loads the inventory ([`Runtime::load_inventory`]), resolves
+//! the request ([`Runtime::resolve`]), says what it chose ([`Runtime::describe_choice`]) and
+//! installs the release into a layer kept while version, archive and stack are unchanged
+//! ([`Runtime::install`]). Everything that can fail is a [`RuntimeError`], rendered by
+//! [`RuntimeError::message`].
+
+use crate::download::{DownloadError, Downloader};
+use crate::error::ErrorMessage;
+use crate::inventory::{self, InstallError, Inventory, InventoryError, LoadError, Release};
+use crate::layer::{Cache, KeyedLayer, LayerKey, cached_layer, change};
+use crate::output::BuildOutput;
+use crate::version_request::{Origin, VersionMatcher, VersionRequest};
+use libcnb::Buildpack;
+use libcnb::build::BuildContext;
+use libcnb::data::layer::LayerName;
+use semver::Version;
+use serde::{Deserialize, Serialize};
+
+/// A buildpack's runtime; see the module documentation.
+#[derive(Debug, Clone)]
+pub struct Runtime {
+    /// As the build log and messages name it: `Python`, `Node.js`.
+    pub name: &'static str,
+    /// The layer it is installed in.
+    pub layer: LayerName,
+    /// The inventory the buildpack ships.
+    pub built_in_inventory: &'static str,
+    /// The variable by which an operator names another inventory's URL
+    /// (`BP_<RUNTIME>_INVENTORY_URL`).
+    pub inventory_url_env: &'static str,
+    /// How messages list the versions available: one entry per group, newest first
+    /// (`3.14, 3.13` by minor version, `26.x, 24.x` by major).
+    pub version_group: fn(&Version) -> String,
+    /// What the log adds when the app asks for no version: how to ask for one
+    /// (`pin one in .python-version`).
+    pub how_to_pin: &'static str,
+}
+
+impl Runtime {
+    /// The operator's inventory when the build environment names one, else the built-in one.
+    ///
+    /// # Errors
+    ///
+    /// When the operator's inventory cannot be fetched, or an inventory is invalid.
+    pub fn load_inventory(
+        &self,
+        build_env: &libcnb::Env,
+        downloader: &Downloader,
+    ) -> Result<Inventory, RuntimeError> {
+        let url = build_env.get_string_lossy(self.inventory_url_env);
+        inventory::load(url, self.built_in_inventory, downloader).map_err(|error| match error {
+            LoadError::Fetch(error) => RuntimeError::InventoryFetch {
+                runtime: self.name,
+                error,
+            },
+            LoadError::Invalid(error) => RuntimeError::InventoryInvalid {
+                runtime: self.name,
+                error,
+            },
+        })
+    }
+
+    /// The release `request` gets from `inventory`.
+    ///
+    /// # Errors
+    ///
+    /// When none satisfies it; the error lists what the inventory has.
+    pub fn resolve<M: VersionMatcher>(
+        &self,
+        inventory: &Inventory,
+        request: &VersionRequest<M>,
+    ) -> Result<Release, RuntimeError> {
+        request
+            .resolve(inventory)
+            .cloned()
+            .ok_or_else(|| RuntimeError::VersionNotAvailable {
+                runtime: self.name,
+                requested: request.text.clone(),
+                origin: request.origin.clone().map(Box::new),
+                available: inventory.describe_versions(self.version_group),
+            })
+    }
+
+    /// Loads the inventory, resolves `request` against it and says what it chose in the log.
+    ///
+    /// # Errors
+    ///
+    /// As [`Self::load_inventory`] and [`Self::resolve`].
+    pub fn choose<M: VersionMatcher>(
+        &self,
+        build_env: &libcnb::Env,
+        downloader: &Downloader,
+        request: &VersionRequest<M>,
+        output: &mut BuildOutput,
+    ) -> Result<Release, RuntimeError> {
+        let inventory = self.load_inventory(build_env, downloader)?;
+        let release = self.resolve(&inventory, request)?;
+        output.step(&self.describe_choice(&release, request));
+        Ok(release)
+    }
+
+    /// The build log's step for the choice: `Python 3.13.5 (3.13 from .python-version)`.
+    #[must_use]
+    pub fn describe_choice<M>(&self, release: &Release, request: &VersionRequest<M>) -> String {
+        let name = self.name;
+        let version = &release.version;
+        match &request.origin {
+            Some(origin) => format!("{name} {version} ({request} from {origin})"),
+            None => format!("{name} {version} ({request}; {})", self.how_to_pin),
+        }
+    }
+
+    /// Installs `release` into the runtime's layer unless the cache has it, saying which in the
+    /// log; returns the layer. The layer is available at build, and at launch when `launch`.
+    ///
+    /// # Errors
+    ///
+    /// When the layer cannot be opened, or the download or unpacking fails.
+    pub fn install<B>(
+        &self,
+        context: &BuildContext<B>,
+        output: &mut BuildOutput,
+        release: &Release,
+        downloader: &Downloader,
+        launch: bool,
+    ) -> libcnb::Result<KeyedLayer<B>, B::Error>
+    where
+        B: Buildpack,
+        B::Error: From<RuntimeError>,
+    {
+        let name = self.name;
+        let version = release.version.to_string();
+        let key = RuntimeLayerKey {
+            runtime: name.to_string(),
+            version: version.clone(),
+            sha256: release.sha256.clone(),
+            stack: crate::stack::key(&context.target),
+        };
+        let (layer, cache) = cached_layer(context, self.layer.clone(), true, launch, &key)?;
+        if let Some(line) = cache.describe(&format!("{name} {version}")) {
+            output.detail(&line);
+        }
+        if cache == Cache::Reused {
+            return Ok(layer);
+        }
+        output.detail(&format!(
+            "Downloading {name} {version} from {}",
+            downloader.effective_url(&release.url)
+        ));
+        release.install(downloader, &layer.path()).map_err(|error| {
+            libcnb::Error::BuildpackError(B::Error::from(RuntimeError::Install {
+                runtime: name,
+                version: version.clone(),
+                error,
+            }))
+        })?;
+        output.detail(&format!("Installed {name} {version}"));
+        Ok(layer)
+    }
+}
+
+/// What the runtime's layer was made from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuntimeLayerKey {
+    /// [`Runtime::name`].
+    pub runtime: String,
+    pub version: String,
+    /// The archive: another build of the same version (a mirror's own) is another runtime.
+    pub sha256: String,
+    pub stack: String,
+}
+
+impl LayerKey for RuntimeLayerKey {
+    fn changes(&self, current: &Self) -> Vec<String> {
+        let Self {
+            runtime,
+            version,
+            sha256,
+            stack,
+        } = self;
+        [
+            change("runtime", runtime, &current.runtime),
+            (runtime == &current.runtime)
+                .then(|| change(runtime, version, &current.version))
+                .flatten(),
+            (runtime == &current.runtime && version == &current.version && sha256 != &current.sha256)
+                .then(|| format!("the {runtime} archive changed")),
+            change("stack", stack, &current.stack),
+        ]
+        .into_iter()
+        .flatten()
+        .collect()
+    }
+}
+
+/// Everything that can stop [`Runtime`]'s work; `runtime` is [`Runtime::name`].
+#[derive(Debug)]
+pub enum RuntimeError {
+    /// The operator's inventory did not answer.
+    InventoryFetch {
+        runtime: &'static str,
+        error: DownloadError,
+    },
+    InventoryInvalid {
+        runtime: &'static str,
+        error: InventoryError,
+    },
+    /// No release satisfies the app's request.
+    VersionNotAvailable {
+        runtime: &'static str,
+        /// [`VersionRequest::text`].
+        requested: String,
+        origin: Option<Box<Origin>>,
+        /// The versions available, grouped: `3.14, 3.13`.
+        available: String,
+    },
+    /// Downloading or unpacking the release.
+    Install {
+        runtime: &'static str,
+        version: String,
+        error: InstallError,
+    },
+}
+
+impl RuntimeError {
+    /// The user-facing message.
+    #[must_use]
+    pub fn message(&self) -> ErrorMessage {
+        match self {
+            Self::InventoryFetch { runtime, error } => error.message(&format!("the {runtime} inventory")),
+            Self::InventoryInvalid { runtime, error } => ErrorMessage::platform(
+                format!("Invalid {runtime} inventory"),
+                format!("The list of {runtime} releases this builder can install is broken: {error}."),
+            ),
+            Self::VersionNotAvailable {
+                runtime,
+                requested,
+                origin,
+                available,
+            } => {
+                let title = format!("{runtime} version not available");
+                let Some(origin) = origin else {
+                    return ErrorMessage::platform(
+                        title,
+                        format!(
+                            "No {runtime} release is {requested}: this builder's inventory has {available}."
+                        ),
+                    );
+                };
+                // A file that only names the version is quoted by name; a field by its place.
+                let detail = match &origin.field {
+                    None => format!(
+                        "{} asks for {runtime} {requested}, which this builder does not provide.",
+                        origin.file
+                    ),
+                    Some(_) => format!("No {runtime} release satisfies `{requested}` ({origin})."),
+                };
+                ErrorMessage::app(title, detail)
+                    .at(origin.location())
+                    .fix(format!(
+                        "ask for one of these versions in {}: {available}.",
+                        origin.file
+                    ))
+            }
+            Self::Install {
+                runtime,
+                version,
+                error,
+            } => error.message(&format!("{runtime} {version}")),
+        }
+    }
+}
+
+impl std::fmt::Display for RuntimeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message().title)
+    }
+}
+
+impl std::error::Error for RuntimeError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::version_request::tests::inventory;
+
+    struct Minor(u64, u64);
+
+    impl VersionMatcher for Minor {
+        fn matches(&self, version: &Version) -> bool {
+            (version.major, version.minor) == (self.0, self.1)
+        }
+    }
+
+    fn runtime() -> Runtime {
+        Runtime {
+            name: "Lang",
+            layer: libcnb::data::layer_name!("lang"),
+            built_in_inventory: "[[releases]]\nversion = \"1.2.3\"\nurl = \"https://example.org/lang.tar.gz\"\n\
+                                 sha256 = \"0000000000000000000000000000000000000000000000000000000000000000\"\n",
+            inventory_url_env: "BP_LANG_INVENTORY_URL",
+            version_group: |version| format!("{}.{}", version.major, version.minor),
+            how_to_pin: "pin one in .lang-version",
+        }
+    }
+
+    fn key(version: &str, sha256: &str) -> RuntimeLayerKey {
+        RuntimeLayerKey {
+            runtime: "Python".into(),
+            version: version.into(),
+            sha256: sha256.into(),
+            stack: "debian 13 amd64".into(),
+        }
+    }
+
+    #[test]
+    fn key_changes_name_the_runtime() {
+        assert!(key("3.13.5", "a").changes(&key("3.13.5", "a")).is_empty());
+        assert_eq!(
+            key("3.13.4", "a").changes(&key("3.13.5", "b")),
+            ["Python 3.13.4 → 3.13.5"]
+        );
+        assert_eq!(
+            key("3.13.5", "a").changes(&key("3.13.5", "b")),
+            ["the Python archive changed"]
+        );
+        let mut other_stack = key("3.13.5", "a");
+        other_stack.stack = "debian 14 amd64".into();
+        assert_eq!(
+            key("3.13.5", "a").changes(&other_stack),
+            ["stack debian 13 amd64 → debian 14 amd64"]
+        );
+        let mut other_runtime = key("24.11.1", "b");
+        other_runtime.runtime = "Node.js".into();
+        assert_eq!(
+            key("3.13.5", "a").changes(&other_runtime),
+            ["runtime Python → Node.js"]
+        );
+    }
+
+    #[test]
+    fn loads_the_built_in_inventory_unless_the_operator_names_one() {
+        let downloader = Downloader::from_env(&libcnb::Env::new());
+        let inventory = runtime()
+            .load_inventory(&libcnb::Env::new(), &downloader)
+            .unwrap();
+        assert_eq!(inventory.releases()[0].version.to_string(), "1.2.3");
+        let mut broken = runtime();
+        broken.built_in_inventory = "releases = []";
+        assert!(matches!(
+            broken.load_inventory(&libcnb::Env::new(), &downloader),
+            Err(RuntimeError::InventoryInvalid { runtime: "Lang", .. })
+        ));
+    }
+
+    #[test]
+    fn resolves_and_describes() {
+        let inventory = inventory(&["3.13.5", "3.14.1", "3.13.4", "3.12.9"]);
+        let request = VersionRequest::new("3.13", Some(Origin::line(".lang-version", 2)), Minor(3, 13));
+        let release = runtime().resolve(&inventory, &request).unwrap();
+        assert_eq!(
+            runtime().describe_choice(&release, &request),
+            "Lang 3.13.5 (3.13 from .lang-version)"
+        );
+        let newest = VersionRequest::new("the newest release", None, Minor(3, 14));
+        let release = runtime().resolve(&inventory, &newest).unwrap();
+        assert_eq!(
+            runtime().describe_choice(&release, &newest),
+            "Lang 3.14.1 (the newest release; pin one in .lang-version)"
+        );
+        let missing = VersionRequest::new("3.9", Some(Origin::line(".lang-version", 1)), Minor(3, 9));
+        let Err(RuntimeError::VersionNotAvailable { available, .. }) =
+            runtime().resolve(&inventory, &missing)
+        else {
+            panic!("3.9 is not in the inventory");
+        };
+        assert_eq!(available, "3.14, 3.13, 3.12");
+    }
+
+    #[test]
+    fn version_not_available_in_a_version_file() {
+        insta::assert_snapshot!(
+            RuntimeError::VersionNotAvailable {
+                runtime: "Python",
+                requested: "3.9".into(),
+                origin: Some(Box::new(Origin::line(".python-version", 1))),
+                available: "3.14, 3.13, 3.12, 3.11, 3.10".into(),
+            }
+            .message()
+            .render()
+        );
+    }
+
+    #[test]
+    fn version_not_available_in_a_field() {
+        insta::assert_snapshot!(
+            RuntimeError::VersionNotAvailable {
+                runtime: "Node.js",
+                requested: ">=99".into(),
+                origin: Some(Box::new(
+                    Origin::file("package.json")
+                        .field("engines.node")
+                        .at_line(Some(4))
+                )),
+                available: "26.x, 24.x, 22.x, 20.x".into(),
+            }
+            .message()
+            .render()
+        );
+    }
+
+    #[test]
+    fn inventory_and_install_errors() {
+        insta::assert_snapshot!(
+            RuntimeError::InventoryInvalid {
+                runtime: "Node.js",
+                error: InventoryError::Empty {
+                    source: "https://example.org/inventory.toml".into()
+                },
+            }
+            .message()
+            .render()
+        );
+        let fetch = RuntimeError::InventoryFetch {
+            runtime: "Python",
+            error: DownloadError::Status {
+                url: "https://example.org/inventory.toml".into(),
+                status: 404,
+            },
+        };
+        assert_eq!(fetch.message().title, "Cannot download the Python inventory");
+        let install = RuntimeError::Install {
+            runtime: "Python",
+            version: "3.13.5".into(),
+            error: InstallError::Download(DownloadError::ChecksumMismatch {
+                url: "https://example.org/python.tar.gz".into(),
+                expected: "a".repeat(64),
+                actual: "0".repeat(64),
+            }),
+        };
+        assert_eq!(install.message().title, "Download of Python 3.13.5 is corrupt");
+    }
+}
