@@ -13,6 +13,8 @@
 //! - [`project_toml`]: the app's project.toml, one table at a time.
 //! - [`debian`]: Debian packages into a layer, resolved by apt against the run image.
 //! - [`apt_state`]: the cached layer with apt's index, downloads and last resolution.
+//! - [`debian_layer`]: a package list resolved with [`apt_state`] and installed into a cached
+//!   layer keyed on it, with the buildpack's configuration and environment; its errors.
 //!
 //! A buildpack built on this crate keeps its own `errors.rs` (one enum, one function turning it
 //! into an [`error::ErrorMessage`]) and calls [`fail`] from `Buildpack::on_error`.
@@ -21,6 +23,7 @@ pub mod apt_state;
 pub mod archive;
 pub mod command;
 pub mod debian;
+pub mod debian_layer;
 pub mod download;
 pub mod error;
 pub mod inventory;
