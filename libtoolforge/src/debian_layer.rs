@@ -87,6 +87,7 @@ where
 }
 
 /// A layer of Debian packages, as the buildpack names and shapes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PackagesLayer<'a> {
     pub name: LayerName,
     pub build: bool,
@@ -96,6 +97,26 @@ pub struct PackagesLayer<'a> {
     /// What the buildpack writes into the layer besides the packages, as a version raised when
     /// that changes, so that layers of an older buildpack are rebuilt; empty for nothing.
     pub layout: &'a str,
+}
+
+impl<'a> PackagesLayer<'a> {
+    /// The layer `name`, in the build and in the image, with no layout of the buildpack's own.
+    #[must_use]
+    pub fn new(name: LayerName, what: &'a str) -> Self {
+        Self {
+            name,
+            build: true,
+            launch: true,
+            what,
+            layout: "",
+        }
+    }
+
+    /// With `layout` as the buildpack's layout version (the field of that name).
+    #[must_use]
+    pub fn layout(self, layout: &'a str) -> Self {
+        Self { layout, ..self }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -21,18 +21,11 @@ pub(crate) fn install(
     requested: &[PackageSpec],
     resolved: &[Resolved],
 ) -> libcnb::Result<Installed, AptBuildpackError> {
-    let layer = PackagesLayer {
-        name: layer_name!("packages"),
-        build: true,
-        launch: true,
-        what: "packages",
-        layout: "",
-    };
     debian_layer::install(
         context,
         output,
         apt,
-        &layer,
+        &PackagesLayer::new(layer_name!("packages"), "packages"),
         (requested, resolved),
         |output, path| {
             run_configure_commands(output, path);

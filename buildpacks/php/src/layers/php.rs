@@ -61,18 +61,11 @@ pub(crate) fn install(
     resolved: &[Resolved],
     vendor_bin: Option<&Path>,
 ) -> libcnb::Result<PathBuf, PhpBuildpackError> {
-    let layer = PackagesLayer {
-        name: layer_name!("php"),
-        build: true,
-        launch: true,
-        what: "PHP",
-        layout: LAYOUT,
-    };
     let installed = debian_layer::install(
         context,
         output,
         apt,
-        &layer,
+        &PackagesLayer::new(layer_name!("php"), "PHP").layout(LAYOUT),
         (requested, resolved),
         configure,
         |path| layer_env(path, vendor_bin),
