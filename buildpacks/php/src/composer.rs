@@ -132,6 +132,22 @@ impl Composer {
         Ok(composer)
     }
 
+    /// composer.json's sha256, for cache keys; empty without one.
+    pub(crate) fn json_sha256(&self) -> String {
+        self.json
+            .as_ref()
+            .map(|file| libtoolforge::download::sha256(file.text.as_bytes()))
+            .unwrap_or_default()
+    }
+
+    /// composer.lock's sha256, for cache keys; empty without one.
+    pub(crate) fn lock_sha256(&self) -> String {
+        self.lock
+            .as_ref()
+            .map(|file| libtoolforge::download::sha256(file.text.as_bytes()))
+            .unwrap_or_default()
+    }
+
     pub(crate) fn has_json(&self) -> bool {
         self.json.is_some()
     }
