@@ -5,6 +5,7 @@
 //! last list is kept too, so that an unchanged list with an unchanged index needs no apt run.
 
 use crate::debian::{Apt, AptError, PackageSpec};
+use crate::debian_layer::PackagesError;
 use crate::layer::{LayerKey, cached_layer, change};
 use crate::output::BuildOutput;
 use libcnb::Buildpack;
@@ -65,7 +66,7 @@ impl<R: Serialize + DeserializeOwned> AptState<R> {
 ///
 /// # Errors
 ///
-/// libcnb's layer errors; apt failing to refresh the index.
+/// libcnb's layer errors; apt failing to refresh the index ([`PackagesError::Update`]).
 pub fn open<B, R>(
     context: &BuildContext<B>,
     output: &mut BuildOutput,
@@ -74,7 +75,7 @@ pub fn open<B, R>(
 ) -> libcnb::Result<AptState<R>, B::Error>
 where
     B: Buildpack,
-    B::Error: From<AptError>,
+    B::Error: From<PackagesError>,
     R: DeserializeOwned,
 {
     let key = AptStateKey {
@@ -82,19 +83,20 @@ where
     };
     let (layer, _) = cached_layer(context, layer_name!("apt-state"), false, false, &key)?;
     let dir = layer.path();
-    let apt = Apt::new(&dir, status).map_err(|error| libcnb::Error::BuildpackError(B::Error::from(error)))?;
+    let apt = Apt::new(&dir, status)
+        .map_err(|error| libcnb::Error::BuildpackError(B::Error::from(PackagesError::Update(error))))?;
     let wanted = request_text(packages);
     let cached = if let Some(reason) = refresh_reason(&dir, &wanted) {
         output.step(&format!("Refreshing the Debian package index ({reason})"));
         let _ = std::fs::remove_file(dir.join(RESOLUTION));
         apt.update()
-            .map_err(|error| libcnb::Error::BuildpackError(B::Error::from(error)))?;
+            .map_err(|error| libcnb::Error::BuildpackError(B::Error::from(PackagesError::Update(error))))?;
         std::fs::write(dir.join(REFRESHED_FOR), &wanted)
             .map_err(|error| AptError::Io {
                 what: "record the package index's refresh".to_string(),
                 error,
             })
-            .map_err(|error| libcnb::Error::BuildpackError(B::Error::from(error)))?;
+            .map_err(|error| libcnb::Error::BuildpackError(B::Error::from(PackagesError::Update(error))))?;
         None
     } else {
         output.step("Using the cached Debian package index (the package list is unchanged)");

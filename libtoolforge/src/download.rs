@@ -92,7 +92,13 @@ impl DownloadError {
 ///
 /// When the file cannot be read.
 pub fn file_sha256(path: &std::path::Path) -> std::io::Result<String> {
-    Ok(format!("{:x}", Sha256::digest(std::fs::read(path)?)))
+    Ok(sha256(&std::fs::read(path)?))
+}
+
+/// The sha256 of `bytes`, in hex: [`file_sha256`] of a file read already.
+#[must_use]
+pub fn sha256(bytes: &[u8]) -> String {
+    format!("{:x}", Sha256::digest(bytes))
 }
 
 /// Rewrites `url` to the mirror, if one is set.

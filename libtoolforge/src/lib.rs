@@ -18,6 +18,8 @@
 //! - [`version_request`]: the version of a runtime an app asks for, where, and by which rules.
 //! - [`runtime`]: a runtime from an inventory into a cached layer, and its errors.
 //! - [`kept_directory`]: a dependency directory (`node_modules`, `vendor`) kept between builds.
+//! - [`debian_layer`]: a package list resolved with [`apt_state`] and installed into a cached
+//!   layer keyed on it, with the buildpack's configuration and environment; its errors.
 //!
 //! A buildpack built on this crate keeps its own `errors.rs` (one enum, one function turning it
 //! into an [`error::ErrorMessage`]) and calls [`fail`] from `Buildpack::on_error`.
@@ -27,6 +29,7 @@ pub mod archive;
 pub mod build_env;
 pub mod command;
 pub mod debian;
+pub mod debian_layer;
 pub mod download;
 pub mod error;
 pub mod inventory;

@@ -8,11 +8,10 @@ use libcnb::build::{BuildContext, BuildResult, BuildResultBuilder};
 use libcnb::detect::{DetectContext, DetectResult, DetectResultBuilder};
 use libcnb::generic::{GenericMetadata, GenericPlatform};
 use libcnb::{Buildpack, Platform, buildpack_main};
-use libtoolforge::apt_state::{self, AptState};
-use libtoolforge::debian::{self, AptError, RUN_IMAGE_STATUS, Resolved};
+use libtoolforge::debian::{self, RUN_IMAGE_STATUS, Resolved};
+use libtoolforge::debian_layer;
 use libtoolforge::output::BuildOutput;
 use std::collections::BTreeMap;
-use std::path::Path;
 
 /// Toolforge's default image quota, which the build warns about exceeding.
 const DEFAULT_QUOTA_MIB: u64 = 1024;
@@ -63,44 +62,25 @@ impl Buildpack for AptBuildpack {
             return BuildResultBuilder::new().build();
         }
 
-        let state: AptState<Resolution> =
-            apt_state::open(&context, &mut output, &specs, Path::new(RUN_IMAGE_STATUS))?;
-        let apt = &state.apt;
-        let resolve_error = |error: AptError| {
-            let location = match &error {
-                AptError::UnknownPackage { name, .. } | AptError::UnknownVersion { name, .. } => {
-                    config.location_of(name)
-                }
-                _ => None,
-            };
-            AptBuildpackError::Resolve {
-                error: Box::new(error),
-                location,
-            }
-        };
-        let resolution = if let Some(resolution) = &state.cached {
-            resolution.clone()
-        } else {
-            let resolution = Resolution {
-                packages: apt.resolve(&specs).map_err(resolve_error)?,
-                pulled_in_by: apt.pulled_in_by(&specs).map_err(resolve_error)?,
-            };
-            state.save(&resolution);
-            resolution
-        };
+        let locate = |name: &str| config.location_of(name);
+        let (apt, resolution) = debian_layer::resolve(&context, &mut output, &specs, &[], locate, |apt| {
+            Ok(Resolution {
+                packages: apt.resolve(&specs)?,
+                pulled_in_by: apt.pulled_in_by(&specs)?,
+            })
+        })?;
         let resolved = &resolution.packages;
         describe_resolution(&mut output, &config, resolved, &resolution.pulled_in_by);
 
-        let mut requested: Vec<String> = specs.iter().map(ToString::to_string).collect();
-        requested.sort();
-        let installed = layers::packages::install(&context, &mut output, apt, requested, resolved)?;
+        let installed = layers::packages::install(&context, &mut output, &apt, &specs, resolved)?;
+        let bytes = installed.bytes();
         output.step(&format!(
             "{} packages add {} to the image ({})",
             resolved.len(),
-            debian::format_size(installed.bytes),
+            debian::format_size(bytes),
             installed.path.display()
         ));
-        warn_about_quota(&context, &mut output, installed.bytes);
+        warn_about_quota(&context, &mut output, bytes);
         output.done();
         BuildResultBuilder::new().build()
     }

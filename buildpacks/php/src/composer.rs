@@ -132,6 +132,22 @@ impl Composer {
         Ok(composer)
     }
 
+    /// composer.json's sha256, for cache keys; empty without one.
+    pub(crate) fn json_sha256(&self) -> String {
+        self.json
+            .as_ref()
+            .map(|file| libtoolforge::download::sha256(file.text.as_bytes()))
+            .unwrap_or_default()
+    }
+
+    /// composer.lock's sha256, for cache keys; empty without one.
+    pub(crate) fn lock_sha256(&self) -> String {
+        self.lock
+            .as_ref()
+            .map(|file| libtoolforge::download::sha256(file.text.as_bytes()))
+            .unwrap_or_default()
+    }
+
     pub(crate) fn has_json(&self) -> bool {
         self.json.is_some()
     }
@@ -312,6 +328,18 @@ mod tests {
         {"name": "phpunit/phpunit", "require": {"ext-xdebug": "*"}}
     ]
 }"#;
+
+    #[test]
+    fn hashes_are_the_files_hashes() {
+        // The vendor layer's key had the files' hashes: the same values keep caches valid.
+        let dir = app(&[(COMPOSER_JSON, JSON), (COMPOSER_LOCK, LOCK)]);
+        let composer = Composer::read(dir.path()).unwrap();
+        let file_sha256 = |name| libtoolforge::download::file_sha256(&dir.path().join(name)).unwrap();
+        assert_eq!(composer.json_sha256(), file_sha256(COMPOSER_JSON));
+        assert_eq!(composer.lock_sha256(), file_sha256(COMPOSER_LOCK));
+        let without_lock = app(&[(COMPOSER_JSON, JSON)]);
+        assert_eq!(Composer::read(without_lock.path()).unwrap().lock_sha256(), "");
+    }
 
     #[test]
     fn platform_requirements_of_app_and_lock() {

@@ -2,8 +2,8 @@
 
 use crate::composer::{COMPOSER_JSON, COMPOSER_LOCK, ComposerError, Requirement};
 use libtoolforge::command::CommandError;
-use libtoolforge::debian::AptError;
-use libtoolforge::error::{ErrorMessage, Location};
+use libtoolforge::debian_layer::{ChosenBy, Described, PackagesError};
+use libtoolforge::error::{ErrorMessage, IoError, Location};
 use libtoolforge::toml_file::TomlError;
 
 #[derive(Debug)]
@@ -26,10 +26,8 @@ pub(crate) enum PhpBuildpackError {
     },
     /// The stack's repositories have no PHP CLI package (a broken stack).
     NoPhpPackage,
-    Update(AptError),
-    Resolve(AptError),
-    Download(AptError),
-    Unpack(AptError),
+    /// Resolving, downloading or unpacking PHP's packages ([`libtoolforge::debian_layer`]).
+    Packages(PackagesError),
     /// An extension asked for is installed but PHP does not load it.
     ExtensionsNotLoaded {
         missing: Vec<String>,
@@ -47,10 +45,7 @@ pub(crate) enum PhpBuildpackError {
     MissingDocumentRoot {
         document_root: String,
     },
-    Io {
-        what: &'static str,
-        error: std::io::Error,
-    },
+    Io(IoError),
 }
 
 /// What a failed Composer run was doing.
@@ -67,12 +62,19 @@ impl From<PhpBuildpackError> for libcnb::Error<PhpBuildpackError> {
     }
 }
 
-/// What the shared `apt-state` layer fails with: preparing apt, refreshing the index.
-impl From<AptError> for PhpBuildpackError {
-    fn from(error: AptError) -> Self {
-        Self::Update(error)
+impl From<PackagesError> for PhpBuildpackError {
+    fn from(error: PackagesError) -> Self {
+        Self::Packages(error)
     }
 }
+
+/// The buildpack chooses the packages (from the extensions): a failure is the platform's.
+const PACKAGES: Described = Described {
+    name: "PHP's Debian packages",
+    chosen_by: ChosenBy::Buildpack(
+        "apt could not find a consistent set of packages for PHP, its extensions and the web servers.",
+    ),
+};
 
 fn location(requirement: &Requirement) -> Location {
     let file = requirement.origin.file();
@@ -164,25 +166,7 @@ pub(crate) fn error_message(error: &PhpBuildpackError) -> ErrorMessage {
             "apt did not resolve php8.4-cli: the stack's Debian sources do not have PHP 8.4.",
         ),
 
-        PhpBuildpackError::Update(error) => error.platform_message(
-            "Cannot refresh the Debian package index",
-            "apt could not download or verify the package index of the stack's Debian repositories.",
-        ),
-
-        PhpBuildpackError::Resolve(error) => error.platform_message(
-            "Cannot resolve PHP's Debian packages",
-            "apt could not find a consistent set of packages for PHP, its extensions and the web servers.",
-        ),
-
-        PhpBuildpackError::Download(error) => error.platform_message(
-            "Cannot download PHP's Debian packages",
-            "apt could not download or verify the packages.",
-        ),
-
-        PhpBuildpackError::Unpack(error) => error.platform_message(
-            "Cannot unpack PHP's Debian packages",
-            "dpkg-deb could not unpack a downloaded package into the layer.",
-        ),
+        PhpBuildpackError::Packages(error) => error.message(&PACKAGES),
 
         PhpBuildpackError::ExtensionsNotLoaded { missing, output } => ErrorMessage::platform(
             "PHP extensions do not load",
@@ -248,10 +232,7 @@ pub(crate) fn error_message(error: &PhpBuildpackError) -> ErrorMessage {
         .fix("name a directory of the app relative to its root (for example `public_html`), or remove \
               the setting to serve public_html/, else public/, else the app's root."),
 
-        PhpBuildpackError::Io { what, error } => ErrorMessage::platform(
-            format!("Cannot {what}"),
-            format!("The file system said: {error}."),
-        ),
+        PhpBuildpackError::Io(error) => error.message(),
     }
 }
 

@@ -6,9 +6,10 @@ use crate::PhpBuildpack;
 use crate::errors::PhpBuildpackError;
 use libcnb::build::BuildContext;
 use libcnb::data::layer_name;
-use libtoolforge::layer::{Cache, KeyedLayer, LayerKey, cached_layer, change, copy_directory};
+use libtoolforge::kept_directory::{self, KeptDirectory};
+use libtoolforge::layer::{LayerKey, cached_layer, change};
 use serde::{Deserialize, Serialize};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -73,80 +74,12 @@ impl LayerKey for VendorKey {
     }
 }
 
-/// The vendor directory of the last build with the same key.
-pub(crate) struct KeptVendor {
-    layer: KeyedLayer<PhpBuildpack>,
-    pub(crate) cache: Cache,
-    vendor_dir: String,
-}
-
-/// The name of the kept copy inside the layer.
-const KEPT: &str = "vendor";
-
+/// The vendor directory of the last build with the same key, kept in the `vendor` layer.
 pub(crate) fn open(
     context: &BuildContext<PhpBuildpack>,
     key: &VendorKey,
-) -> libcnb::Result<KeptVendor, PhpBuildpackError> {
-    let (layer, cache) = cached_layer(context, layer_name!("vendor"), false, false, key)?;
-    let cache = if cache == Cache::Reused && !layer.path().join(KEPT).is_dir() {
-        Cache::New
-    } else {
-        cache
-    };
-    Ok(KeptVendor {
-        layer,
-        cache,
-        vendor_dir: key.vendor_dir.clone(),
-    })
-}
-
-impl KeptVendor {
-    /// Copies the kept vendor directory into the app.
-    pub(crate) fn restore(&self, app_dir: &Path) -> Result<(), PhpBuildpackError> {
-        let target = app_dir.join(&self.vendor_dir);
-        let parent = target.parent().unwrap_or(app_dir);
-        std::fs::create_dir_all(parent)
-            .and_then(|()| copy_directory(&self.layer.path().join(KEPT), parent))
-            .and_then(|()| {
-                // `cp -a` keeps the kept copy's name; the app may call its directory otherwise.
-                let copied = parent.join(KEPT);
-                if copied == target {
-                    Ok(())
-                } else {
-                    std::fs::rename(copied, &target)
-                }
-            })
-            .map_err(|error| PhpBuildpackError::Io {
-                what: "restore the vendor directory from the cache",
-                error,
-            })
-    }
-
-    /// Keeps the app's vendor directory for the next build.
-    pub(crate) fn save(&self, app_dir: &Path) -> Result<(), PhpBuildpackError> {
-        let kept = self.layer.path().join(KEPT);
-        let installed = app_dir.join(&self.vendor_dir);
-        let io = |error| PhpBuildpackError::Io {
-            what: "keep the vendor directory in the cache",
-            error,
-        };
-        if kept.exists() {
-            std::fs::remove_dir_all(&kept).map_err(io)?;
-        }
-        if !installed.is_dir() {
-            return Ok(());
-        }
-        let staging = self.layer.path().join("staging");
-        let _ = std::fs::remove_dir_all(&staging);
-        std::fs::create_dir_all(&staging)
-            .and_then(|()| copy_directory(&installed, &staging))
-            .and_then(|()| {
-                let name = installed.file_name().unwrap_or_default();
-                std::fs::rename(staging.join(name), &kept)
-            })
-            .and_then(|()| std::fs::remove_dir_all(&staging))
-            .map_err(io)
-    }
+) -> libcnb::Result<KeptDirectory, PhpBuildpackError> {
+    kept_directory::open(context, layer_name!("vendor"), &key.vendor_dir, key)
 }
 
 #[cfg(test)]

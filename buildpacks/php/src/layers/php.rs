@@ -12,49 +12,17 @@ use libcnb::additional_buildpack_binary_path;
 use libcnb::build::BuildContext;
 use libcnb::data::layer_name;
 use libcnb::layer_env::{LayerEnv, ModificationBehavior, Scope};
-use libtoolforge::apt_state::{self, AptState};
-use libtoolforge::debian::{self, Apt, PackageSpec, RUN_IMAGE_STATUS, Resolved};
-use libtoolforge::layer::{Cache, LayerKey, cached_layer, change};
-use libtoolforge::output::{BuildOutput, format_duration};
+use libtoolforge::debian::{self, Apt, PackageSpec, Resolved};
+use libtoolforge::debian_layer::{self, PackagesLayer};
+use libtoolforge::error::IoError;
+use libtoolforge::output::BuildOutput;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use toolforge_php::web::{APACHE_COMMAND, LAUNCHER, NGINX_COMMAND};
 
 /// Raised when what this module writes into the layer changes, so that layers made by an older
-/// buildpack are rebuilt rather than reused. A string: the lifecycle keeps launch layers'
-/// metadata as JSON in the image's label, and an integer comes back from it as a float.
+/// buildpack are rebuilt rather than reused.
 const LAYOUT: &str = "1";
-/// The web launcher and the names Procfiles call it by.
-const LAUNCHER: &str = "toolforge-php-web";
-const LAUNCHER_NAMES: [&str; 2] = ["heroku-php-apache2", "heroku-php-nginx"];
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct PhpLayerKey {
-    /// The requested packages, sorted.
-    pub(crate) requested: Vec<String>,
-    /// Every package in the layer and its version.
-    pub(crate) resolved: BTreeMap<String, String>,
-    pub(crate) stack: String,
-    pub(crate) layout: String,
-}
-
-impl LayerKey for PhpLayerKey {
-    fn changes(&self, current: &Self) -> Vec<String> {
-        let Self {
-            requested,
-            resolved,
-            stack,
-            layout,
-        } = self;
-        let mut changes =
-            debian::package_changes((requested, resolved), (&current.requested, &current.resolved));
-        changes.extend(change("stack", stack, &current.stack));
-        changes.extend(change("buildpack layout", layout, &current.layout));
-        changes
-    }
-}
 
 /// What apt resolved, kept in the `apt-state` layer (a table: TOML has no top-level arrays).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -68,24 +36,24 @@ pub(crate) fn resolve(
     output: &mut BuildOutput,
     packages: &[PackageSpec],
 ) -> libcnb::Result<(Apt, Vec<Resolved>), PhpBuildpackError> {
-    let state: AptState<Resolution> =
-        apt_state::open(context, output, packages, Path::new(RUN_IMAGE_STATUS))?;
-    let with_stubs = state.dir().join("status-with-stubs");
-    if let Some(resolution) = state.cached.clone()
-        && with_stubs.is_file()
-    {
-        return Ok((state.apt.with_status(&with_stubs), resolution.packages));
-    }
-    debian::write_status_with_stubs(&state.apt, Path::new(RUN_IMAGE_STATUS), STUBS, &with_stubs)
-        .map_err(PhpBuildpackError::Update)?;
-    let apt = state.apt.with_status(&with_stubs);
-    let resolved = apt.resolve(packages).map_err(PhpBuildpackError::Resolve)?;
-    let resolution = Resolution { packages: resolved };
-    state.save(&resolution);
+    // The buildpack chose the packages: no location in the app to point errors at.
+    let (apt, resolution) = debian_layer::resolve(
+        context,
+        output,
+        packages,
+        STUBS,
+        |_| None,
+        |apt| {
+            Ok(Resolution {
+                packages: apt.resolve(packages)?,
+            })
+        },
+    )?;
     Ok((apt, resolution.packages))
 }
 
-/// Installs `resolved` into the layer unless the cache has exactly them; returns the layer.
+/// Installs `resolved` into the layer and configures PHP unless the cache has exactly them;
+/// returns the layer.
 pub(crate) fn install(
     context: &BuildContext<PhpBuildpack>,
     output: &mut BuildOutput,
@@ -94,46 +62,34 @@ pub(crate) fn install(
     resolved: &[Resolved],
     vendor_bin: Option<&Path>,
 ) -> libcnb::Result<PathBuf, PhpBuildpackError> {
-    let mut requested: Vec<String> = requested.iter().map(ToString::to_string).collect();
-    requested.sort();
-    let key = PhpLayerKey {
-        requested,
-        resolved: resolved
-            .iter()
-            .map(|package| (package.name.clone(), package.version.clone()))
-            .collect(),
-        stack: libtoolforge::stack::key(&context.target),
-        layout: LAYOUT.to_string(),
-    };
-    let (layer, cache) = cached_layer(context, layer_name!("php"), true, true, &key)?;
-    let path = layer.path();
-    if let Some(line) = cache.describe("PHP") {
-        output.step(&line);
-    }
-    if cache != Cache::Reused {
-        let started = Instant::now();
-        output.step(&format!("Installing {} Debian packages", resolved.len()));
-        let debs = apt.download(resolved).map_err(PhpBuildpackError::Download)?;
-        apt.prune_archives(resolved);
-        debian::unpack(&path, &debs).map_err(PhpBuildpackError::Unpack)?;
-        let io = |what: &'static str| move |error| PhpBuildpackError::Io { what, error };
-        let extensions = php_ini::configure(&path).map_err(io("configure PHP in the layer"))?;
-        php_ini::relocate_composer(&path).map_err(io("point Composer into the layer"))?;
-        link_programs(&path).map_err(io("link php and php-fpm"))?;
-        output.detail(&format!(
-            "{} in the layer, {} extension ini files enabled ({})",
-            debian::format_size(debian::disk_usage(&path)),
-            extensions.len(),
-            format_duration(started.elapsed())
-        ));
-    }
+    let installed = debian_layer::install(
+        context,
+        output,
+        apt,
+        &PackagesLayer::new(layer_name!("php"), "PHP").layout(LAYOUT),
+        (requested, resolved),
+        configure,
+        |path| layer_env(path, vendor_bin),
+    )?;
     // Always the launcher of this buildpack version, also in a reused layer.
-    install_launcher(&path).map_err(|error| PhpBuildpackError::Io {
-        what: "install the web launcher",
-        error,
-    })?;
-    layer.write_env(layer_env(&path, vendor_bin))?;
-    Ok(path)
+    install_launcher(&installed.path)
+        .map_err(|error| PhpBuildpackError::Io(IoError::new("install the web launcher", error)))?;
+    Ok(installed.path)
+}
+
+/// What the packages' maintainer scripts and Debian's PHP tooling would have done: php.ini and
+/// the extensions' ini files, Composer pointed into the layer, `php` and `php-fpm`.
+fn configure(output: &mut BuildOutput, layer: &Path) -> Result<(), PhpBuildpackError> {
+    let io = |what: &'static str| move |error| PhpBuildpackError::Io(IoError::new(what, error));
+    let extensions = php_ini::configure(layer).map_err(io("configure PHP in the layer"))?;
+    php_ini::relocate_composer(layer).map_err(io("point Composer into the layer"))?;
+    link_programs(layer).map_err(io("link php and php-fpm"))?;
+    output.detail(&format!(
+        "{} in the layer, {} extension ini files enabled",
+        debian::format_size(debian::disk_usage(layer)),
+        extensions.len(),
+    ));
+    Ok(())
 }
 
 /// `php` and `php-fpm` without the version, as Debian's alternatives and Procfiles name them.
@@ -160,7 +116,7 @@ fn install_launcher(layer: &Path) -> std::io::Result<()> {
     std::fs::copy(additional_buildpack_binary_path!("toolforge-php-web"), &launcher)?;
     let usr_bin = layer.join("usr/bin");
     std::fs::create_dir_all(&usr_bin)?;
-    for name in LAUNCHER_NAMES {
+    for name in [APACHE_COMMAND, NGINX_COMMAND] {
         let link = usr_bin.join(name);
         let _ = std::fs::remove_file(&link);
         std::os::unix::fs::symlink(Path::new("../../bin").join(LAUNCHER), link)?;
@@ -197,34 +153,6 @@ pub(crate) fn layer_env(layer: &Path, vendor_bin: Option<&Path>) -> LayerEnv {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn key(requested: &[&str], resolved: &[(&str, &str)]) -> PhpLayerKey {
-        PhpLayerKey {
-            requested: requested.iter().map(ToString::to_string).collect(),
-            resolved: resolved
-                .iter()
-                .map(|(name, version)| ((*name).to_string(), (*version).to_string()))
-                .collect(),
-            stack: "debian 13 amd64".into(),
-            layout: LAYOUT.to_string(),
-        }
-    }
-
-    #[test]
-    fn changes() {
-        let old = key(&["php8.4-cli"], &[("php8.4-cli", "8.4.28-1~deb13u1")]);
-        assert!(old.changes(&old.clone()).is_empty());
-        assert_eq!(
-            old.changes(&key(
-                &["php8.4-cli", "php8.4-gd"],
-                &[
-                    ("php8.4-cli", "8.4.29-1~deb13u1"),
-                    ("php8.4-gd", "8.4.29-1~deb13u1")
-                ]
-            )),
-            ["php8.4-gd added"]
-        );
-    }
 
     #[test]
     fn environment() {

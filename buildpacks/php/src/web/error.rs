@@ -1,11 +1,12 @@
 //! Everything that stops the launcher, each rendered as the one line `<command>: <what>` on stderr
 //! (the prefix is added by `web::main`), so a tool's logs say what went wrong in one place.
 
-use crate::web::LAUNCHER;
-use crate::web::supervise::{Exit, FPM_START_TIMEOUT};
+use crate::web::exit::Exit;
+use crate::web::names::LAUNCHER;
 use std::fmt;
 use std::io;
 use std::path::PathBuf;
+use std::time::Duration;
 
 #[derive(Debug)]
 pub(crate) enum Error {
@@ -58,7 +59,10 @@ pub(crate) enum Error {
         error: io::Error,
     },
     FpmFailed(Exit),
-    FpmTimeout(PathBuf),
+    FpmTimeout {
+        socket: PathBuf,
+        waited: Duration,
+    },
 }
 
 impl fmt::Display for Error {
@@ -118,11 +122,11 @@ impl fmt::Display for Error {
                 write!(f, "cannot start {}: {error}", program.display())
             }
             Self::FpmFailed(exit) => write!(f, "PHP-FPM failed to start: it {exit}"),
-            Self::FpmTimeout(socket) => write!(
+            Self::FpmTimeout { socket, waited } => write!(
                 f,
                 "PHP-FPM did not open {} within {} s",
                 socket.display(),
-                FPM_START_TIMEOUT.as_secs()
+                waited.as_secs()
             ),
         }
     }

@@ -11,11 +11,18 @@
 //! The pure parts, each tested on its own: the command line (`args`), the container's resources
 //! and the worker count (`resources`), and the three configurations (`fpm`, `apache`, `nginx`,
 //! rendered from a `site::Site`).
+//!
+//! The modules depend one way: `names`, `exit` and `resources` on nothing; `error` on `names`
+//! and `exit`; `site` on `error`; `fpm`, `apache` and `nginx` on `site`; `server` on those;
+//! `args` on `error` and `server`; `supervise` on `error` and `exit` only (it is handed a
+//! server's name and stop signal, not the server). This module ties them together.
 
 mod apache;
 mod args;
 mod error;
+mod exit;
 mod fpm;
+mod names;
 mod nginx;
 mod resources;
 mod server;
@@ -36,12 +43,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use supervise::Supervisor;
 
-/// The launcher's file name in `<layer>/bin`.
-pub const LAUNCHER: &str = "toolforge-php-web";
-/// The symlink to [`LAUNCHER`] in `<layer>/bin` that serves with Apache httpd.
-pub const APACHE_COMMAND: &str = "heroku-php-apache2";
-/// The symlink to [`LAUNCHER`] in `<layer>/bin` that serves with nginx.
-pub const NGINX_COMMAND: &str = "heroku-php-nginx";
+pub use names::{APACHE_COMMAND, LAUNCHER, NGINX_COMMAND};
 
 /// The port when neither `-p` nor `$PORT` gives one (Toolforge sets `PORT=8000`).
 const DEFAULT_PORT: u16 = 8000;
@@ -93,7 +95,7 @@ fn run(command: &str, args: impl Iterator<Item = OsString>) -> Result<u8, Error>
     }
     supervisor.start_fpm(fpm::command(&site), &site.fpm_socket())?;
     if !supervisor.is_stopping() {
-        supervisor.start_server(server, server.command(&site))?;
+        supervisor.start_server(server.name(), server.command(&site), server.graceful_stop())?;
         let workers = site.fpm_workers;
         let noun = if workers == 1 { "worker" } else { "workers" };
         eprintln!(

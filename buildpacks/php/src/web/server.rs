@@ -1,7 +1,8 @@
 //! The two web servers in front of PHP-FPM, and what differs between them.
 
+use crate::web::names::{APACHE_COMMAND, NGINX_COMMAND};
 use crate::web::site::Site;
-use crate::web::{APACHE_COMMAND, NGINX_COMMAND, apache, nginx};
+use crate::web::{apache, nginx};
 use nix::sys::signal::Signal;
 use std::process::Command;
 

@@ -17,13 +17,12 @@
 //! - Another SIGTERM or SIGINT while stopping: both get SIGTERM, which ends them at once.
 
 use crate::web::error::Error;
-use crate::web::server::Server;
+use crate::web::exit::Exit;
 use nix::sys::signal::{Signal, kill};
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::Pid;
 use signal_hook::consts::{SIGCHLD, SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
-use std::fmt;
 use std::fs;
 use std::io;
 use std::os::fd::AsFd;
@@ -34,37 +33,11 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 /// How long PHP-FPM may take to open its socket.
-pub(crate) const FPM_START_TIMEOUT: Duration = Duration::from_secs(5);
+const FPM_START_TIMEOUT: Duration = Duration::from_secs(5);
 const POLL_INTERVAL: Duration = Duration::from_millis(100);
 /// How often a graceful stop is repeated until the child ends: a signal that arrives before the
 /// child has set its handlers is lost (Apache ignores SIGWINCH until then). Repeats are ignored.
 const STOP_REPEAT: Duration = Duration::from_secs(1);
-
-/// How a child ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Exit {
-    Status(i32),
-    Signal(Signal),
-}
-
-impl Exit {
-    /// The launcher's exit code when this child ended on its own: never 0, the site is down.
-    fn failure_code(self) -> u8 {
-        match self {
-            Self::Status(status) => u8::try_from(status).ok().filter(|code| *code != 0).unwrap_or(1),
-            Self::Signal(_) => 1,
-        }
-    }
-}
-
-impl fmt::Display for Exit {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Status(status) => write!(f, "exited with status {status}"),
-            Self::Signal(signal) => write!(f, "was killed by {signal}"),
-        }
-    }
-}
 
 /// A process started here.
 struct Child {
@@ -249,7 +222,10 @@ impl Supervisor {
                 return Err(Error::FpmFailed(exit));
             }
             if Instant::now() >= deadline {
-                return Err(Error::FpmTimeout(socket.to_path_buf()));
+                return Err(Error::FpmTimeout {
+                    socket: socket.to_path_buf(),
+                    waited: FPM_START_TIMEOUT,
+                });
             }
             thread::sleep(POLL_INTERVAL);
         }
@@ -259,8 +235,14 @@ impl Supervisor {
         self.children.stopping.is_some()
     }
 
-    pub(crate) fn start_server(&mut self, server: Server, command: Command) -> Result<(), Error> {
-        self.children.server = Some(Child::spawn(server.name(), command, server.graceful_stop())?);
+    /// Starts the web server `name`, which `graceful_stop` stops once its requests are answered.
+    pub(crate) fn start_server(
+        &mut self,
+        name: &'static str,
+        command: Command,
+        graceful_stop: Signal,
+    ) -> Result<(), Error> {
+        self.children.server = Some(Child::spawn(name, command, graceful_stop)?);
         Ok(())
     }
 
@@ -289,14 +271,6 @@ impl Supervisor {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn exit_codes_after_an_unexpected_end() {
-        assert_eq!(Exit::Status(78).failure_code(), 78);
-        assert_eq!(Exit::Status(0).failure_code(), 1);
-        assert_eq!(Exit::Status(300).failure_code(), 1);
-        assert_eq!(Exit::Signal(Signal::SIGKILL).failure_code(), 1);
-    }
 
     fn child(name: &'static str, script: &str) -> Child {
         let mut command = Command::new("sh");
@@ -339,11 +313,5 @@ mod tests {
         let mut failed = children(child("PHP-FPM", "sleep 30"), child("nginx", "exit 3"));
         assert_eq!(run_to_exit(&mut failed), 3);
         assert!(failed.fpm.is_none(), "FPM was stopped");
-    }
-
-    #[test]
-    fn exits_in_words() {
-        assert_eq!(Exit::Status(255).to_string(), "exited with status 255");
-        assert_eq!(Exit::Signal(Signal::SIGKILL).to_string(), "was killed by SIGKILL");
     }
 }

@@ -1,0 +1,85 @@
+//! The default `web` process and its document root, for apps without a Procfile.
+
+use crate::config::PhpConfig;
+use crate::errors::PhpBuildpackError;
+use libcnb::data::launch::{Launch, LaunchBuilder, ProcessBuilder};
+use libcnb::data::process_type;
+use libtoolforge::output::BuildOutput;
+use std::path::Path;
+
+/// The default web process's document root: project.toml's, else Toolforge's `public_html/`,
+/// else the common `public/`, else the app's root.
+pub(crate) fn document_root(app_dir: &Path, config: &PhpConfig) -> Result<String, PhpBuildpackError> {
+    if let Some(document_root) = &config.document_root {
+        return if app_dir.join(document_root).is_dir() {
+            Ok(document_root.trim_end_matches('/').to_string())
+        } else {
+            Err(PhpBuildpackError::MissingDocumentRoot {
+                document_root: document_root.clone(),
+            })
+        };
+    }
+    Ok(["public_html", "public"]
+        .into_iter()
+        .find(|dir| app_dir.join(dir).is_dir())
+        .unwrap_or(".")
+        .to_string())
+}
+
+/// Without a Procfile, the default `web` process: the configured web server on the document root.
+pub(crate) fn default_process(
+    app_dir: &Path,
+    config: &PhpConfig,
+    output: &mut BuildOutput,
+) -> Result<Option<Launch>, PhpBuildpackError> {
+    if app_dir.join("Procfile").is_file() {
+        return Ok(None);
+    }
+    let document_root = document_root(app_dir, config)?;
+    let command = config.web_server.command();
+    output.step(&format!(
+        "Default process: web = `{command} {document_root}` (a Procfile's `web:` replaces it)"
+    ));
+    Ok(Some(
+        LaunchBuilder::new()
+            .process(
+                ProcessBuilder::new(process_type!("web"), [command, document_root.as_str()])
+                    .default(true)
+                    .build(),
+            )
+            .build(),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn app(dirs: &[&str]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        for sub in dirs {
+            std::fs::create_dir_all(dir.path().join(sub)).unwrap();
+        }
+        dir
+    }
+
+    #[test]
+    fn document_roots() {
+        let config = PhpConfig::default();
+        assert_eq!(
+            document_root(app(&["public_html", "public"]).path(), &config).unwrap(),
+            "public_html"
+        );
+        assert_eq!(document_root(app(&["public"]).path(), &config).unwrap(), "public");
+        assert_eq!(document_root(app(&[]).path(), &config).unwrap(), ".");
+        let config = PhpConfig {
+            document_root: Some("web/".into()),
+            ..PhpConfig::default()
+        };
+        assert_eq!(document_root(app(&["web"]).path(), &config).unwrap(), "web");
+        assert!(matches!(
+            document_root(app(&[]).path(), &config),
+            Err(PhpBuildpackError::MissingDocumentRoot { .. })
+        ));
+    }
+}
