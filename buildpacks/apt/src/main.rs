@@ -1,22 +1,17 @@
 mod config;
 mod errors;
 mod layers;
+mod report;
 
 use crate::errors::{AptBuildpackError, error_message};
 use crate::layers::apt_state::Resolution;
 use libcnb::build::{BuildContext, BuildResult, BuildResultBuilder};
 use libcnb::detect::{DetectContext, DetectResult, DetectResultBuilder};
 use libcnb::generic::{GenericMetadata, GenericPlatform};
-use libcnb::{Buildpack, Platform, buildpack_main};
-use libtoolforge::debian::{self, RUN_IMAGE_STATUS, Resolved};
+use libcnb::{Buildpack, buildpack_main};
+use libtoolforge::debian;
 use libtoolforge::debian_layer;
 use libtoolforge::output::BuildOutput;
-use std::collections::BTreeMap;
-
-/// Toolforge's default image quota, which the build warns about exceeding.
-const DEFAULT_QUOTA_MIB: u64 = 1024;
-/// The quota to warn about instead, for tools that were given more.
-const QUOTA_ENV: &str = "TOOLFORGE_IMAGE_QUOTA_MIB";
 
 pub(crate) struct AptBuildpack;
 
@@ -70,7 +65,7 @@ impl Buildpack for AptBuildpack {
             })
         })?;
         let resolved = &resolution.packages;
-        describe_resolution(&mut output, &config, resolved, &resolution.pulled_in_by);
+        report::describe_resolution(&mut output, &config, resolved, &resolution.pulled_in_by);
 
         let installed = layers::packages::install(&context, &mut output, &apt, &specs, resolved)?;
         let bytes = installed.bytes();
@@ -80,86 +75,13 @@ impl Buildpack for AptBuildpack {
             debian::format_size(bytes),
             installed.path.display()
         ));
-        warn_about_quota(&context, &mut output, bytes);
+        report::warn_about_quota(&context, &mut output, bytes);
         output.done();
         BuildResultBuilder::new().build()
     }
 
     fn on_error(&self, error: libcnb::Error<Self::Error>) {
         libtoolforge::fail(&error, error_message);
-    }
-}
-
-/// Which requested packages are installed, which the run image already has, and which
-/// dependencies each pulls in.
-fn describe_resolution(
-    output: &mut BuildOutput,
-    config: &config::Config,
-    resolved: &[Resolved],
-    pulled_in_by: &BTreeMap<String, String>,
-) {
-    let version_of = |name: &str| resolved.iter().find(|package| package.name == name);
-    for package in &config.packages {
-        let name = &package.spec.name;
-        match version_of(name) {
-            Some(found) => output.detail(&format!("{name} {}", found.version)),
-            None => output.detail(&format!("{name}: the run image has it already")),
-        }
-    }
-    let requested: Vec<&str> = config.packages.iter().map(|p| p.spec.name.as_str()).collect();
-    let mut dependencies: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-    for package in resolved.iter().filter(|p| !requested.contains(&p.name.as_str())) {
-        let by = pulled_in_by
-            .get(&package.name)
-            .map_or("several packages", String::as_str);
-        dependencies.entry(by).or_default().push(&package.name);
-    }
-    let count: usize = dependencies.values().map(Vec::len).sum();
-    if count == 0 {
-        output.step("No dependencies the run image lacks");
-        return;
-    }
-    output.step(&format!("{count} dependencies the run image lacks"));
-    for name in &requested {
-        if let Some(names) = dependencies.get(name) {
-            output.detail(&format!("for {name} ({}): {}", names.len(), names.join(", ")));
-        }
-    }
-    if let Some(names) = dependencies.get("several packages") {
-        output.detail(&format!("for several packages: {}", names.join(", ")));
-    }
-    for package in resolved {
-        if let Some(old) = &package.replaces {
-            output.detail(&format!(
-                "{} {} replaces the run image's {old} (a newer version is required)",
-                package.name, package.version
-            ));
-        }
-    }
-}
-
-/// A warning (not a failure: the quota can be raised) when the run image and the packages alone
-/// exceed the quota.
-fn warn_about_quota(context: &BuildContext<AptBuildpack>, output: &mut BuildOutput, added: u64) {
-    let quota_mib = context
-        .platform
-        .env()
-        .get_string_lossy(QUOTA_ENV)
-        .and_then(|value| value.trim().parse::<u64>().ok())
-        .unwrap_or(DEFAULT_QUOTA_MIB);
-    let run_image = std::fs::read_to_string(RUN_IMAGE_STATUS)
-        .map(|status| debian::installed_size(&status))
-        .unwrap_or_default();
-    let total = run_image + added;
-    if total > quota_mib * 1024 * 1024 {
-        output.warning(&format!(
-            "The Debian packages add {}: with the run image ({}) the image is at least {}, more than \
-             Toolforge's image quota of {quota_mib} MiB.\nThe image may be refused at deployment: ask \
-             for fewer packages, or ask the Toolforge admins for a larger quota.",
-            debian::format_size(added),
-            debian::format_size(run_image),
-            debian::format_size(total),
-        ));
     }
 }
 
