@@ -355,6 +355,29 @@ mod tests {
         }
     }
 
+    /// The guide in libtoolforge/README.md shows the scaffold's code as it is made.
+    #[test]
+    fn the_guide_shows_the_code_made() {
+        let guide = include_str!("../../libtoolforge/README.md");
+        let name = Name::parse("greeting").unwrap();
+        for (path, template) in FILES {
+            if ["main.rs", "config.rs", "errors.rs", "program.rs"]
+                .iter()
+                .any(|file| path.ends_with(file))
+            {
+                let code = name.render(template);
+                let production = code.split("#[cfg(test)]").next().unwrap().trim_end();
+                assert!(
+                    guide.contains(&format!("```rust\n{production}\n```")),
+                    "libtoolforge/README.md does not show {} as made:\n{production}",
+                    name.render(path)
+                );
+            }
+        }
+        let e2e = name.render(include_str!("../templates/new-buildpack/e2e-test.rs.tmpl"));
+        assert!(guide.contains(e2e.trim_end()), "{e2e}");
+    }
+
     #[test]
     fn the_member_goes_where_sorting_puts_it() {
         let manifest = "[workspace]\n# the crates\nmembers = [\n    \"buildpacks/apt\",\n    \"buildpacks/php\",\n    \"libtoolforge\",\n]\n\n[workspace.package]\n";
