@@ -110,7 +110,8 @@ pub fn render(
     Ok(rendered)
 }
 
-/// Creates `toolforge/builder:<version>` and `:latest`, unless nothing it is made of changed.
+/// Creates `toolforge/builder:<version>` and `:latest` (or [`crate::builder_image`]'s), unless
+/// nothing it is made of changed.
 ///
 /// # Errors
 ///
@@ -122,8 +123,9 @@ pub fn create(
     lifecycle_tarball: &Path,
     stack: &StackConfig,
 ) -> anyhow::Result<String> {
-    let versioned = format!("{}:{}", crate::BUILDER_IMAGE, crate::VERSION);
-    let latest = format!("{}:latest", crate::BUILDER_IMAGE);
+    let image = crate::builder_image();
+    let versioned = format!("{image}:{}", crate::VERSION);
+    let latest = format!("{image}:latest");
     let buildpack_dirs: Vec<&Path> = buildpacks.values().map(PathBuf::as_path).collect();
     let inputs = command::digest_paths(
         &[rendered, lifecycle_tarball]

@@ -9,6 +9,7 @@ pub mod file_server;
 pub mod inventory;
 pub mod mirror;
 mod mirror_files;
+pub mod new_buildpack;
 pub mod node_mirror;
 pub mod paths;
 pub mod sbom;
@@ -16,8 +17,19 @@ pub mod setup;
 pub mod stack;
 pub mod step;
 
-/// The builder image, as `pack build --builder` names it.
-pub const BUILDER_IMAGE: &str = "toolforge/builder";
+/// The builder image unless `TOOLFORGE_BUILDER_IMAGE` names another.
+const DEFAULT_BUILDER_IMAGE: &str = "toolforge/builder";
+
+/// The builder image, as `pack build --builder` names it (without a tag): `toolforge/builder`, or
+/// the one `TOOLFORGE_BUILDER_IMAGE` names, so that a test can build a builder of its own (the
+/// scaffold's) without replacing the one every other test uses.
+#[must_use]
+pub fn builder_image() -> String {
+    std::env::var("TOOLFORGE_BUILDER_IMAGE")
+        .ok()
+        .filter(|image| !image.trim().is_empty())
+        .unwrap_or_else(|| DEFAULT_BUILDER_IMAGE.to_string())
+}
 
 /// The version of this repository's builder (the workspace version).
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

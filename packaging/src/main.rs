@@ -25,7 +25,8 @@ enum Step {
     Stack(StackArgs),
     /// Compiles and packages every buildpack.
     Buildpacks,
-    /// Everything, up to the builder image `toolforge/builder` (the default).
+    /// Everything, up to the builder image `toolforge/builder` (the default;
+    /// `TOOLFORGE_BUILDER_IMAGE` names another).
     Builder(StackArgs),
     /// The runtimes the tests use, each with its inventory: Python built from Debian's source
     /// packages in the stack's build image (`stack` makes it), Node.js assembled from npm registry
@@ -46,6 +47,13 @@ enum Step {
     },
     /// Everything, then builds examples/hello with the builder and runs it as Toolforge would.
     Example(StackArgs),
+    /// Creates the buildpack `toolforge/NAME`: the crate buildpacks/NAME (detect and build, a
+    /// cached launch layer, errors with a snapshot test, a README), a fixture app and an
+    /// end-to-end test, registered in the workspace and the builder.
+    NewBuildpack {
+        /// Lowercase ASCII letters, digits and `-`, starting with a letter: `go`, `java-maven`.
+        name: String,
+    },
     /// Everything, then formatting and lint checks and the whole test suite.
     Test(StackArgs),
 }
@@ -93,6 +101,7 @@ fn main() -> ExitCode {
         }),
         Step::Example(args) => create_builder(&args.into()).and_then(|pack| run_example(&pack)),
         Step::Test(args) => run_tests(&args.into()),
+        Step::NewBuildpack { name } => new_buildpack(&name),
     };
     match result {
         Ok(()) => {
@@ -199,7 +208,7 @@ fn run_example(pack: &Path) -> anyhow::Result<()> {
                     "build",
                     EXAMPLE_IMAGE,
                     "--builder",
-                    &format!("{}:latest", packaging::BUILDER_IMAGE),
+                    &format!("{}:latest", packaging::builder_image()),
                 ])
                 .arg("--path")
                 .arg(&app)
@@ -257,6 +266,29 @@ fn wait_for_http(url: &str, timeout: Duration) -> anyhow::Result<String> {
     }
 }
 
+fn new_buildpack(name: &str) -> anyhow::Result<()> {
+    let root = paths::workspace_root();
+    let created = packaging::new_buildpack::create(&root, name)?;
+    if let Err(error) = packaging::new_buildpack::format(&root, &created) {
+        eprintln!("    warning: {error:#}; run `cargo fmt --all`");
+    }
+    eprintln!("==> created toolforge/{name}:");
+    for file in &created.files {
+        eprintln!("    {}", file.display());
+    }
+    let edited: Vec<String> = created
+        .edited
+        .iter()
+        .map(|file| file.display().to_string())
+        .collect();
+    eprintln!("==> registered it in {}", edited.join(" and "));
+    eprintln!(
+        "{}",
+        packaging::new_buildpack::next_steps(&packaging::new_buildpack::Name::parse(name)?)
+    );
+    Ok(())
+}
+
 fn run_tests(options: &StackOptions) -> anyhow::Result<()> {
     cargo_step("rustfmt", &["fmt", "--all", "--check"], "formatted")?;
     cargo_step(
@@ -274,18 +306,29 @@ fn run_tests(options: &StackOptions) -> anyhow::Result<()> {
     )?;
     create_builder(options)?;
     build_mirror()?;
-    cargo_step("cargo test", &["test", "--workspace", "--locked"], "passed")
+    // The scaffold test builds a builder of its own on the same stack: it must ask for the same
+    // extra CA certificates, or it would rebuild the stack images every other test uses.
+    let mut test = cargo_command(&["test", "--workspace", "--locked"]);
+    if let Some(dir) = &options.extra_ca_dir {
+        test.env("TOOLFORGE_EXTRA_CA_DIR", dir);
+    }
+    step::run("cargo test", || {
+        command::run(&mut test)?;
+        Ok(((), "passed".to_string()))
+    })
 }
 
 /// Runs cargo in the workspace as a step.
 fn cargo_step(name: &str, args: &[&str], outcome: &str) -> anyhow::Result<()> {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     step::run(name, || {
-        command::run(
-            Command::new(&cargo)
-                .args(args)
-                .current_dir(paths::workspace_root()),
-        )?;
+        command::run(&mut cargo_command(args))?;
         Ok(((), outcome.to_string()))
     })
+}
+
+fn cargo_command(args: &[&str]) -> Command {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut command = Command::new(cargo);
+    command.args(args).current_dir(paths::workspace_root());
+    command
 }

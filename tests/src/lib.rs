@@ -23,10 +23,10 @@ pub const TOOL_USER: &str = "52503:52503";
 /// The port Toolforge gives web services.
 pub const PORT: u16 = 8000;
 
-/// The builder `packaging` created.
+/// The builder `packaging` created (`TOOLFORGE_BUILDER_IMAGE` names another).
 #[must_use]
 pub fn builder() -> String {
-    format!("{}:latest", packaging::BUILDER_IMAGE)
+    format!("{}:latest", packaging::builder_image())
 }
 
 /// A fixture app under `tests/fixtures`.
