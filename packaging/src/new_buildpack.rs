@@ -207,7 +207,7 @@ pub fn format(root: &Path, created: &Created) -> anyhow::Result<()> {
 pub fn next_steps(name: &Name) -> String {
     name.render(
         "Next steps:\n  \
-         1. Name your language's files in MARKER_FILES (buildpacks/@name@/src/main.rs) and replace \
+         1. Name your language's files in buildpacks/@name@/buildpack.toml ([metadata.toolforge.language]) and replace \
          the example layer with what the language needs; keep the README's app contract true.\n  \
          2. cargo test -p toolforge-@name@                 (unit and snapshot tests)\n  \
          3. cargo packaging builder                         (packages it into the builder)\n  \
