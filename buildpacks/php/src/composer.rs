@@ -146,7 +146,8 @@ impl Composer {
             return Err(ComposerError::LockWithoutJson);
         }
         let composer = Self { json, lock };
-        // Shape errors surface now, once, rather than wherever a field is first used.
+        // Shape errors and invalid `require.php` constraints surface now, once, rather than
+        // wherever a field is first used.
         composer.requirements()?;
         Ok(composer)
     }
