@@ -1,7 +1,7 @@
 //! The app's files this buildpack reads, each read and parsed once per build: project.toml's
 //! `[org.toolforge.php]`, composer.json and composer.lock.
 
-use crate::composer::{Composer, Requirement};
+use crate::composer::{Composer, PlatformRequirements};
 use crate::config::{self, PhpConfig};
 use crate::errors::PhpBuildpackError;
 use std::path::Path;
@@ -10,7 +10,7 @@ pub(crate) struct App {
     pub(crate) config: PhpConfig,
     pub(crate) composer: Composer,
     /// composer.json's and its locked packages' `require.php` and `ext-*`.
-    pub(crate) requirements: Vec<Requirement>,
+    pub(crate) requirements: PlatformRequirements,
 }
 
 impl App {

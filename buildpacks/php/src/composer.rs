@@ -3,44 +3,61 @@
 //! app and of every locked package, whether there is anything to install, and the vendor
 //! directory.
 
+use crate::constraint::Constraint;
 use libtoolforge::error::line_of;
+use libtoolforge::version_request::{Origin, VersionRequest};
 use serde_json::{Map, Value};
 use std::path::Path;
 
 pub(crate) const COMPOSER_JSON: &str = "composer.json";
 pub(crate) const COMPOSER_LOCK: &str = "composer.lock";
 
-/// Where a platform requirement comes from, to name it in errors.
+/// A `"php": "…"` of composer.json's `require` or of a locked package's, with Composer's
+/// constraint parsed.
+pub(crate) type PhpRequest = VersionRequest<Constraint>;
+
+/// One `"ext-…": "…"` requirement: an extension, not a version.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Origin {
-    /// composer.json's `require`.
-    App { line: Option<usize> },
-    /// A package in composer.lock's `packages`.
-    LockedPackage { package: String, line: Option<usize> },
-}
-
-impl Origin {
-    pub(crate) fn file(&self) -> &'static str {
-        match self {
-            Self::App { .. } => COMPOSER_JSON,
-            Self::LockedPackage { .. } => COMPOSER_LOCK,
-        }
-    }
-
-    pub(crate) fn line(&self) -> Option<usize> {
-        match self {
-            Self::App { line } | Self::LockedPackage { line, .. } => *line,
-        }
-    }
-}
-
-/// One `"php": "…"` or `"ext-…": "…"` requirement.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Requirement {
-    /// `php`, or the extension's name without `ext-`.
+pub(crate) struct ExtensionRequirement {
+    /// The extension's name without `ext-`, lowercase.
     pub(crate) name: String,
     pub(crate) constraint: String,
     pub(crate) origin: Origin,
+}
+
+/// The `php` and `ext-*` requirements of the app and of its locked packages.
+#[derive(Debug, Default)]
+pub(crate) struct PlatformRequirements {
+    pub(crate) php: Vec<PhpRequest>,
+    pub(crate) extensions: Vec<ExtensionRequirement>,
+}
+
+/// composer.json's `require.<key>`.
+fn app_origin(key: &str, line: Option<usize>) -> Origin {
+    Origin::file(COMPOSER_JSON)
+        .field(format!("require.{key}"))
+        .at_line(line)
+}
+
+/// composer.lock's `packages[<package>].require.<key>`, at the package's `name`.
+fn locked_origin(package: &str, key: &str, line: Option<usize>) -> Origin {
+    Origin::file(COMPOSER_LOCK)
+        .field(format!("packages[{package}].require.{key}"))
+        .at_line(line)
+}
+
+/// The locked package that a requirement's origin names; `None` for composer.json's own.
+pub(crate) fn locked_package(origin: &Origin) -> Option<&str> {
+    if origin.file != COMPOSER_LOCK {
+        return None;
+    }
+    // Composer's package names have no `]`.
+    let (package, _) = origin
+        .field
+        .as_deref()?
+        .strip_prefix("packages[")?
+        .split_once("].require.")?;
+    Some(package)
 }
 
 #[derive(Debug)]
@@ -58,6 +75,8 @@ pub(crate) enum ComposerError {
     },
     /// composer.lock without composer.json: Composer cannot install from it.
     LockWithoutJson,
+    /// A `require.php` that is not a Composer version constraint.
+    InvalidPhpConstraint { origin: Origin, text: String },
 }
 
 /// A parsed JSON file with its text (for line numbers).
@@ -127,7 +146,8 @@ impl Composer {
             return Err(ComposerError::LockWithoutJson);
         }
         let composer = Self { json, lock };
-        // Shape errors surface now, once, rather than wherever a field is first used.
+        // Shape errors and invalid `require.php` constraints surface now, once, rather than
+        // wherever a field is first used.
         composer.requirements()?;
         Ok(composer)
     }
@@ -158,23 +178,21 @@ impl Composer {
 
     /// `php` and `ext-*` requirements of composer.json's `require` and of every package in
     /// composer.lock's `packages` (not `packages-dev`: those are not installed).
-    pub(crate) fn requirements(&self) -> Result<Vec<Requirement>, ComposerError> {
-        let mut found = Vec::new();
+    pub(crate) fn requirements(&self) -> Result<PlatformRequirements, ComposerError> {
+        let mut found = PlatformRequirements::default();
         if let Some(json) = &self.json
             && let Some(require) = json.object(COMPOSER_JSON, "require")?
         {
-            found.extend(platform_requirements(require, |key| Origin::App {
-                line: line_of(&json.text, &format!("\"{key}\"")),
-            }));
+            found.add(require, |key| {
+                app_origin(key, line_of(&json.text, &format!("\"{key}\"")))
+            })?;
         }
         if let Some(lock) = &self.lock {
             for package in self.locked_packages()? {
                 let name = package.get("name").and_then(Value::as_str).unwrap_or("a package");
                 if let Some(Value::Object(require)) = package.get("require") {
-                    found.extend(platform_requirements(require, |_| Origin::LockedPackage {
-                        package: name.to_string(),
-                        line: line_of(&lock.text, &format!("\"name\": \"{name}\"")),
-                    }));
+                    let line = line_of(&lock.text, &format!("\"name\": \"{name}\""));
+                    found.add(require, |key| locked_origin(name, key, line))?;
                 }
             }
         }
@@ -272,29 +290,41 @@ impl Composer {
     }
 }
 
-/// The `php` and `ext-*` entries of a `require` object.
-fn platform_requirements(
-    require: &Map<String, Value>,
-    origin: impl Fn(&str) -> Origin,
-) -> impl Iterator<Item = Requirement> {
-    require.iter().filter_map(move |(key, constraint)| {
-        let lower = key.to_ascii_lowercase();
-        let name = if lower == "php" {
-            "php".to_string()
-        } else {
-            lower.strip_prefix("ext-")?.to_string()
-        };
-        Some(Requirement {
-            name,
-            constraint: constraint.as_str().unwrap_or("*").to_string(),
-            origin: origin(key),
-        })
-    })
+impl PlatformRequirements {
+    /// The `php` and `ext-*` entries of a `require` object; `origin` of a key as written.
+    fn add(
+        &mut self,
+        require: &Map<String, Value>,
+        origin: impl Fn(&str) -> Origin,
+    ) -> Result<(), ComposerError> {
+        for (key, constraint) in require {
+            let lower = key.to_ascii_lowercase();
+            let constraint = constraint.as_str().unwrap_or("*").to_string();
+            if lower == "php" {
+                let origin = origin(key);
+                let matcher =
+                    Constraint::parse(&constraint).map_err(|_| ComposerError::InvalidPhpConstraint {
+                        origin: origin.clone(),
+                        text: constraint.clone(),
+                    })?;
+                self.php
+                    .push(VersionRequest::new(constraint, Some(origin), matcher));
+            } else if let Some(name) = lower.strip_prefix("ext-") {
+                self.extensions.push(ExtensionRequirement {
+                    name: name.to_string(),
+                    constraint,
+                    origin: origin(key),
+                });
+            }
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use libtoolforge::error::Location;
 
     fn app(files: &[(&str, &str)]) -> tempfile::TempDir {
         let dir = tempfile::tempdir().unwrap();
@@ -346,27 +376,39 @@ mod tests {
         let dir = app(&[(COMPOSER_JSON, JSON), (COMPOSER_LOCK, LOCK)]);
         let composer = Composer::read(dir.path()).unwrap();
         let requirements = composer.requirements().unwrap();
-        let described: Vec<String> = requirements
+        let php: Vec<String> = requirements
+            .php
+            .iter()
+            .map(|request| format!("{request} {:?}", request.origin.as_ref().unwrap()))
+            .collect();
+        assert_eq!(
+            php,
+            [
+                r#">=8.2 Origin { file: "composer.json", line: Some(4), field: Some("require.php") }"#,
+                r#">=8.1 Origin { file: "composer.lock", line: Some(5), field: Some("packages[monolog/monolog].require.php") }"#,
+            ]
+        );
+        let extensions: Vec<String> = requirements
+            .extensions
             .iter()
             .map(|requirement| {
                 format!(
-                    "{} {} {}:{:?}",
+                    "{} {} {}:{:?} {:?}",
                     requirement.name,
                     requirement.constraint,
-                    requirement.origin.file(),
-                    requirement.origin.line()
+                    requirement.origin.file,
+                    requirement.origin.line,
+                    locked_package(&requirement.origin),
                 )
             })
             .collect();
         assert_eq!(
-            described,
+            extensions,
             [
                 // serde_json's objects are sorted by key.
-                "pdo_mysql * composer.json:Some(6)",
-                "intl * composer.json:Some(5)",
-                "php >=8.2 composer.json:Some(4)",
-                "json * composer.lock:Some(5)",
-                "php >=8.1 composer.lock:Some(5)",
+                "pdo_mysql * composer.json:Some(6) None",
+                "intl * composer.json:Some(5) None",
+                "json * composer.lock:Some(5) Some(\"monolog/monolog\")",
             ]
         );
         assert_eq!(composer.vendor_dir(), "lib/vendor");
@@ -410,11 +452,33 @@ mod tests {
     }
 
     #[test]
+    fn invalid_php_constraints_name_the_line() {
+        let dir = app(&[(
+            COMPOSER_JSON,
+            "{\n  \"require\": {\n    \"php\": \"latest\"\n  }\n}\n",
+        )]);
+        let Err(ComposerError::InvalidPhpConstraint { origin, text }) = Composer::read(dir.path()) else {
+            panic!("parsed");
+        };
+        assert_eq!(
+            (origin.location(), text.as_str()),
+            (Location::line(COMPOSER_JSON, 3), "latest")
+        );
+        let lock = LOCK.replace("\"php\": \">=8.1\"", "\"php\": \">=\"");
+        let dir = app(&[(COMPOSER_JSON, JSON), (COMPOSER_LOCK, &lock)]);
+        let Err(ComposerError::InvalidPhpConstraint { origin, .. }) = Composer::read(dir.path()) else {
+            panic!("parsed");
+        };
+        assert_eq!(locked_package(&origin), Some("monolog/monolog"));
+    }
+
+    #[test]
     fn apps_without_composer_files() {
         let dir = app(&[]);
         let composer = Composer::read(dir.path()).unwrap();
         assert!(!composer.has_json());
-        assert!(composer.requirements().unwrap().is_empty());
+        let requirements = composer.requirements().unwrap();
+        assert!(requirements.php.is_empty() && requirements.extensions.is_empty());
         assert!(!composer.has_dependencies());
         assert_eq!(composer.vendor_dir(), "vendor");
         // Platform requirements only, and an empty `require: []` as PHP writes it.

@@ -3,26 +3,22 @@
 //! space-separated conjunctions of exact versions, comparisons, wildcards (`8.*`), tilde and
 //! caret ranges and hyphen ranges, with `v` prefixes and stability flags (`@dev`) tolerated.
 //! Composer's own rules differ from npm's (`~8.1` is `>=8.1 <9.0` here), hence not node-semver.
+//!
+//! A [`Constraint`] is the [`VersionMatcher`] of a `require.php` version request.
 
+use libtoolforge::version_request::VersionMatcher;
 use std::cmp::Ordering;
-use std::fmt;
 
 /// A release as Composer normalizes it: four numbers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) struct Version([u64; 4]);
+struct Version([u64; 4]);
 
-impl Version {
-    /// `8.4.28`, `8.4`, `v8`: up to four numbers; `None` for anything else.
-    pub(crate) fn parse(text: &str) -> Option<Self> {
-        Partial::parse(text).map(Partial::floor)
-    }
-}
-
-impl fmt::Display for Version {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let [major, minor, patch, _] = self.0;
-        write!(f, "{major}.{minor}.{patch}")
-    }
+/// A release's version for matching: `8.4.28`, `8.4`, `v8`, with a Debian revision or stability
+/// suffix (`8.4.28-1~deb13u1`) ignored; `None` for anything else. PHP's releases have three
+/// numbers: a fourth, which Composer allows, would be dropped.
+pub(crate) fn release(text: &str) -> Option<semver::Version> {
+    let [major, minor, patch, _] = Partial::parse(text)?.floor().0;
+    Some(semver::Version::new(major, minor, patch))
 }
 
 /// A version as written, with how many of its numbers were given (`8.4` has 2).
@@ -137,10 +133,17 @@ impl Constraint {
         Ok(Self(alternatives))
     }
 
-    pub(crate) fn admits(&self, version: Version) -> bool {
+    fn admits(&self, version: Version) -> bool {
         self.0
             .iter()
             .any(|bounds| bounds.iter().all(|bound| bound.admits(version)))
+    }
+}
+
+impl VersionMatcher for Constraint {
+    /// Pre-release labels are ignored, as Composer's constraints here ignore stability flags.
+    fn matches(&self, version: &semver::Version) -> bool {
+        self.admits(Version([version.major, version.minor, version.patch, 0]))
     }
 }
 
@@ -236,7 +239,7 @@ mod tests {
     fn admits(constraint: &str, version: &str) -> bool {
         Constraint::parse(constraint)
             .unwrap_or_else(|error| panic!("{error:?}"))
-            .admits(Version::parse(version).unwrap())
+            .matches(&release(version).unwrap())
     }
 
     #[test]
@@ -280,9 +283,16 @@ mod tests {
 
     #[test]
     fn versions() {
-        assert_eq!(Version::parse("8.4.28").unwrap().to_string(), "8.4.28");
-        assert_eq!(Version::parse("8.4").unwrap().to_string(), "8.4.0");
-        assert!(Version::parse("8.4.28-1~deb13u1").is_some());
-        assert!(Version::parse("eight").is_none());
+        assert_eq!(release("8.4.28").unwrap().to_string(), "8.4.28");
+        assert_eq!(release("8.4").unwrap().to_string(), "8.4.0");
+        assert_eq!(release("8.4.28-1~deb13u1").unwrap().to_string(), "8.4.28");
+        assert!(release("eight").is_none());
+    }
+
+    #[test]
+    fn four_numbers_in_a_constraint() {
+        // A release is x.y.z.0: a fourth number in a constraint still compares.
+        assert!(admits(">=8.4.28.0", "8.4.28"));
+        assert!(!admits(">=8.4.28.1", "8.4.28"));
     }
 }

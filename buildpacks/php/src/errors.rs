@@ -1,27 +1,31 @@
 //! Everything that can stop this buildpack, and the one function that explains it.
 
-use crate::composer::{COMPOSER_JSON, COMPOSER_LOCK, ComposerError, Requirement};
+use crate::composer::{
+    COMPOSER_JSON, COMPOSER_LOCK, ComposerError, ExtensionRequirement, PhpRequest, locked_package,
+};
 use libtoolforge::command::CommandError;
 use libtoolforge::debian_layer::{ChosenBy, Described, PackagesError};
 use libtoolforge::error::{ErrorMessage, IoError, Location};
 use libtoolforge::toml_file::TomlError;
+use libtoolforge::version_request::Origin;
 
 #[derive(Debug)]
 pub(crate) enum PhpBuildpackError {
     Config(TomlError),
+    /// composer.json or composer.lock cannot be read, or says what cannot be (an invalid
+    /// `require.php`).
     Composer(ComposerError),
-    /// `require.php` is not a Composer version constraint.
-    InvalidPhpConstraint(Requirement),
     /// No PHP the stack has satisfies `require.php`.
     PhpVersion {
-        requirement: Requirement,
+        /// Boxed: the largest variant otherwise.
+        request: Box<PhpRequest>,
         provided: String,
     },
     /// `ext-<name>` (or an entry of `[org.toolforge.php] extensions`) that Debian does not have.
     UnknownExtension {
         name: String,
         /// `None`: project.toml's list. Boxed: the largest variant otherwise.
-        requirement: Option<Box<Requirement>>,
+        requirement: Option<Box<ExtensionRequirement>>,
         known: Vec<&'static str>,
     },
     /// The stack's repositories have no PHP CLI package (a broken stack).
@@ -76,32 +80,19 @@ const PACKAGES: Described = Described {
     ),
 };
 
-fn location(requirement: &Requirement) -> Location {
-    let file = requirement.origin.file();
-    requirement
-        .origin
-        .line()
-        .map_or_else(|| Location::file(file), |line| Location::line(file, line))
+/// Who requires `"<key>": "<constraint>"`: composer.json, or a package in composer.lock.
+fn described(key: &str, constraint: &str, origin: &Origin) -> String {
+    match locked_package(origin) {
+        None => format!("composer.json requires `\"{key}\": \"{constraint}\"`"),
+        Some(package) => {
+            format!("the package {package} (in composer.lock) requires `\"{key}\": \"{constraint}\"`")
+        }
+    }
 }
 
-fn described(requirement: &Requirement) -> String {
-    let key = if requirement.name == "php" {
-        "php".to_string()
-    } else {
-        format!("ext-{}", requirement.name)
-    };
-    match &requirement.origin {
-        crate::composer::Origin::App { .. } => {
-            format!(
-                "composer.json requires `\"{key}\": \"{}\"`",
-                requirement.constraint
-            )
-        }
-        crate::composer::Origin::LockedPackage { package, .. } => format!(
-            "the package {package} (in composer.lock) requires `\"{key}\": \"{}\"`",
-            requirement.constraint
-        ),
-    }
+fn described_extension(requirement: &ExtensionRequirement) -> String {
+    let key = format!("ext-{}", requirement.name);
+    described(&key, &requirement.constraint, &requirement.origin)
 }
 
 #[allow(clippy::too_many_lines)] // One arm per variant, each a message.
@@ -114,29 +105,23 @@ pub(crate) fn error_message(error: &PhpBuildpackError) -> ErrorMessage {
 
         PhpBuildpackError::Composer(error) => composer_message(error),
 
-        PhpBuildpackError::InvalidPhpConstraint(requirement) => ErrorMessage::app(
-            "Invalid PHP version constraint",
-            format!("{}, which is not a Composer version constraint.", described(requirement)),
-        )
-        .at(location(requirement))
-        .fix("write a constraint such as `^8.2`, `>=8.1` or `8.4.*` (https://getcomposer.org/doc/articles/versions.md)."),
-
-        PhpBuildpackError::PhpVersion { requirement, provided } => {
+        PhpBuildpackError::PhpVersion { request, provided } => {
+            let origin = request.origin.clone().unwrap_or_else(|| Origin::file(COMPOSER_JSON));
             let message = ErrorMessage::app(
                 "PHP version not available",
                 format!(
                     "{}, but this builder provides PHP {provided}: Debian 13 (trixie)'s PHP, the only \
                      one it installs, with Debian's security updates.",
-                    described(requirement)
+                    described("php", &request.text, &origin)
                 ),
             )
-            .at(location(requirement));
-            match &requirement.origin {
-                crate::composer::Origin::App { .. } => message.fix(format!(
+            .at(origin.location());
+            match locked_package(&origin) {
+                None => message.fix(format!(
                     "allow PHP {provided} in composer.json (for example `\"php\": \">=8.2\"`), test the \
                      tool with it, then run `composer update --lock` and commit both files."
                 )),
-                crate::composer::Origin::LockedPackage { package, .. } => message.fix(format!(
+                Some(package) => message.fix(format!(
                     "update {package} to a release that supports PHP {provided} (`composer update \
                      {package}` with PHP {provided}) and commit composer.lock."
                 )),
@@ -148,7 +133,7 @@ pub(crate) fn error_message(error: &PhpBuildpackError) -> ErrorMessage {
                 "{}, and Debian 13 (trixie) packages no PHP extension `{name}` for PHP 8.4.",
                 requirement.as_deref().map_or_else(
                     || format!("project.toml's `[org.toolforge.php] extensions` lists `{name}`"),
-                    described
+                    described_extension
                 )
             );
             let message = ErrorMessage::app("Unknown PHP extension", detail)
@@ -156,7 +141,7 @@ pub(crate) fn error_message(error: &PhpBuildpackError) -> ErrorMessage {
                 .fix("use the extension's name as `php -m` prints it (for example `ext-pdo_mysql`), or \
                       remove the requirement.");
             match requirement {
-                Some(requirement) => message.at(location(requirement)),
+                Some(requirement) => message.at(requirement.origin.location()),
                 None => message.at(Location::file("project.toml")),
             }
         }
@@ -268,6 +253,12 @@ fn composer_message(error: &ComposerError) -> ErrorMessage {
         )
         .at(Location::file(COMPOSER_LOCK))
         .fix("commit the composer.json the lock was made from, or delete composer.lock."),
+        ComposerError::InvalidPhpConstraint { origin, text } => ErrorMessage::app(
+            "Invalid PHP version constraint",
+            format!("{}, which is not a Composer version constraint.", described("php", text, origin)),
+        )
+        .at(origin.location())
+        .fix("write a constraint such as `^8.2`, `>=8.1` or `8.4.*` (https://getcomposer.org/doc/articles/versions.md)."),
     }
 }
 
@@ -292,48 +283,58 @@ fn wrap(names: &[&str], width: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::composer::Origin;
+    use crate::constraint::Constraint;
+    use libtoolforge::version_request::VersionRequest;
 
     fn render(error: &PhpBuildpackError) -> String {
         error_message(error).render()
     }
 
-    fn requirement(name: &str, constraint: &str, origin: Origin) -> Requirement {
-        Requirement {
-            name: name.into(),
-            constraint: constraint.into(),
-            origin,
+    fn app(line: usize, key: &str) -> Origin {
+        Origin::line(COMPOSER_JSON, line).field(format!("require.{key}"))
+    }
+
+    fn unavailable(constraint: &str, origin: Origin) -> PhpBuildpackError {
+        PhpBuildpackError::PhpVersion {
+            request: Box::new(VersionRequest::new(
+                constraint,
+                Some(origin),
+                Constraint::parse(constraint).unwrap(),
+            )),
+            provided: "8.4.28".into(),
         }
     }
 
     #[test]
     fn php_version() {
-        insta::assert_snapshot!(render(&PhpBuildpackError::PhpVersion {
-            requirement: requirement("php", "^7.4", Origin::App { line: Some(3) }),
-            provided: "8.4.28".into(),
-        }));
+        insta::assert_snapshot!(render(&unavailable("^7.4", app(3, "php"))));
     }
 
     #[test]
     fn php_version_of_a_locked_package() {
-        insta::assert_snapshot!(render(&PhpBuildpackError::PhpVersion {
-            requirement: requirement(
-                "php",
-                "<8.0",
-                Origin::LockedPackage {
-                    package: "old/library".into(),
-                    line: Some(12)
-                }
-            ),
-            provided: "8.4.28".into(),
-        }));
+        let origin = Origin::line(COMPOSER_LOCK, 12).field("packages[old/library].require.php");
+        insta::assert_snapshot!(render(&unavailable("<8.0", origin)));
+    }
+
+    #[test]
+    fn invalid_php_constraint() {
+        insta::assert_snapshot!(render(&PhpBuildpackError::Composer(
+            ComposerError::InvalidPhpConstraint {
+                origin: app(3, "php"),
+                text: "latest".into(),
+            }
+        )));
     }
 
     #[test]
     fn unknown_extension() {
         insta::assert_snapshot!(render(&PhpBuildpackError::UnknownExtension {
             name: "mysql".into(),
-            requirement: Some(Box::new(requirement("mysql", "*", Origin::App { line: Some(5) }))),
+            requirement: Some(Box::new(ExtensionRequirement {
+                name: "mysql".into(),
+                constraint: "*".into(),
+                origin: app(5, "ext-mysql"),
+            })),
             known: crate::extensions::known(),
         }));
     }

@@ -42,17 +42,17 @@ impl Buildpack for PhpBuildpack {
         let app_dir = &context.app_dir;
         let app = App::read(app_dir)?;
 
-        let wanted = Wanted::for_app(&app.config, &app.requirements)?;
+        let wanted = Wanted::for_app(&app.config, &app.requirements.extensions)?;
         output.step(&format!(
             "PHP {PHP_BRANCH} from Debian with the extensions {}",
             wanted.extensions.iter().cloned().collect::<Vec<_>>().join(", ")
         ));
         let (apt, resolved) = layers::php::resolve(&context, &mut output, &wanted.packages)?;
         let php_version = requirements::php_version(&resolved)?;
-        requirements::check_php_requirements(&app.requirements, &php_version)?;
+        requirements::check_php_requirements(&app.requirements.php, &php_version)?;
         output.step(&format!(
             "PHP {php_version} ({})",
-            requirements::describe_php_requirement(&app.requirements)
+            requirements::describe_php_requirement(&app.requirements.php)
         ));
         let vendor_bin = app
             .composer

@@ -1,13 +1,15 @@
 //! What the app requires of PHP: the packages for its extensions, the PHP version its
 //! `require.php` constraints admit, and the extensions PHP must then load.
 
-use crate::composer::Requirement;
+use crate::composer::{ExtensionRequirement, PhpRequest};
 use crate::config::PhpConfig;
-use crate::constraint::{Constraint, Version};
+use crate::constraint;
 use crate::errors::PhpBuildpackError;
 use crate::extensions::{self, PHP_BRANCH, Provider};
 use libtoolforge::build_env::BuildEnv;
 use libtoolforge::debian::{PackageSpec, Resolved};
+use libtoolforge::version_request::VersionMatcher;
+use semver::Version;
 use std::collections::BTreeSet;
 
 /// What to install: packages, and the extensions whose loading is checked afterwards.
@@ -22,9 +24,9 @@ pub(crate) struct Wanted {
 impl Wanted {
     pub(crate) fn for_app(
         config: &PhpConfig,
-        requirements: &[Requirement],
+        requirements: &[ExtensionRequirement],
     ) -> Result<Self, PhpBuildpackError> {
-        let mut asked: Vec<(String, Option<&Requirement>)> = extensions::DEFAULT
+        let mut asked: Vec<(String, Option<&ExtensionRequirement>)> = extensions::DEFAULT
             .iter()
             .map(|name| ((*name).to_string(), None))
             .collect();
@@ -37,7 +39,6 @@ impl Wanted {
         asked.extend(
             requirements
                 .iter()
-                .filter(|requirement| requirement.name != "php")
                 .map(|requirement| (requirement.name.clone(), Some(requirement))),
         );
         let mut packages: BTreeSet<&str> = extensions::BASE_PACKAGES.iter().copied().collect();
@@ -79,46 +80,33 @@ pub(crate) fn php_version(resolved: &[Resolved]) -> Result<Version, PhpBuildpack
                 .version
                 .split_once(':')
                 .map_or(resolved.version.as_str(), |(_, rest)| rest);
-            Version::parse(upstream)
+            constraint::release(upstream)
         })
         .ok_or(PhpBuildpackError::NoPhpPackage)
 }
 
 /// Every `require.php` (the app's and its locked packages') must admit the PHP we have.
 pub(crate) fn check_php_requirements(
-    requirements: &[Requirement],
+    requests: &[PhpRequest],
     version: &Version,
 ) -> Result<(), PhpBuildpackError> {
-    for requirement in requirements
-        .iter()
-        .filter(|requirement| requirement.name == "php")
-    {
-        let constraint = Constraint::parse(&requirement.constraint)
-            .map_err(|_| PhpBuildpackError::InvalidPhpConstraint(requirement.clone()))?;
-        if !constraint.admits(*version) {
-            return Err(PhpBuildpackError::PhpVersion {
-                requirement: requirement.clone(),
-                provided: version.to_string(),
-            });
-        }
+    match requests.iter().find(|request| !request.matcher.matches(version)) {
+        Some(request) => Err(PhpBuildpackError::PhpVersion {
+            request: Box::new(request.clone()),
+            provided: version.to_string(),
+        }),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// Where the PHP version's requirement comes from, for the build log.
-pub(crate) fn describe_php_requirement(requirements: &[Requirement]) -> String {
-    requirements
+pub(crate) fn describe_php_requirement(requests: &[PhpRequest]) -> String {
+    requests
         .iter()
-        .find(|requirement| requirement.name == "php")
+        .find_map(|request| Some((request, request.origin.as_ref()?)))
         .map_or_else(
             || "Debian 13's; composer.json can state `require.php`".to_string(),
-            |requirement| {
-                format!(
-                    "satisfies `{}` from {}",
-                    requirement.constraint,
-                    requirement.origin.file()
-                )
-            },
+            |(request, origin)| format!("satisfies `{request}` from {}", origin.file),
         )
 }
 
@@ -155,14 +143,20 @@ pub(crate) fn check_extensions_load(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::composer::Origin;
+    use crate::constraint::Constraint;
+    use libtoolforge::version_request::{Origin, VersionRequest};
 
-    fn requirement(name: &str, constraint: &str) -> Requirement {
-        Requirement {
+    fn requirement(name: &str) -> ExtensionRequirement {
+        ExtensionRequirement {
             name: name.into(),
-            constraint: constraint.into(),
-            origin: Origin::App { line: Some(3) },
+            constraint: "*".into(),
+            origin: Origin::line("composer.json", 3),
         }
+    }
+
+    fn php(constraint: &str) -> PhpRequest {
+        let origin = Origin::line("composer.json", 3).field("require.php");
+        VersionRequest::new(constraint, Some(origin), Constraint::parse(constraint).unwrap())
     }
 
     #[test]
@@ -171,15 +165,7 @@ mod tests {
             extensions: vec!["GD".into()],
             ..PhpConfig::default()
         };
-        let wanted = Wanted::for_app(
-            &config,
-            &[
-                requirement("php", "^8.2"),
-                requirement("redis", "*"),
-                requirement("json", "*"),
-            ],
-        )
-        .unwrap();
+        let wanted = Wanted::for_app(&config, &[requirement("redis"), requirement("json")]).unwrap();
         let packages: Vec<String> = wanted.packages.iter().map(ToString::to_string).collect();
         assert_eq!(
             packages,
@@ -203,31 +189,34 @@ mod tests {
         assert!(wanted.loaded.contains("redis") && !wanted.loaded.contains("json"));
         let Err(PhpBuildpackError::UnknownExtension {
             name, requirement, ..
-        }) = Wanted::for_app(&PhpConfig::default(), &[requirement("mysql", "*")])
+        }) = Wanted::for_app(&PhpConfig::default(), &[requirement("mysql")])
         else {
             panic!("accepted ext-mysql");
         };
         assert_eq!(
-            (name.as_str(), requirement.unwrap().origin.line()),
+            (name.as_str(), requirement.unwrap().origin.line),
             ("mysql", Some(3))
         );
     }
 
     #[test]
     fn php_requirements() {
-        let version = Version::parse("8.4.28").unwrap();
-        assert!(
-            check_php_requirements(&[requirement("php", ">=8.2"), requirement("intl", "*")], &version)
-                .is_ok()
+        let version = Version::new(8, 4, 28);
+        assert!(check_php_requirements(&[php(">=8.2"), php("8.4.*")], &version).is_ok());
+        let Err(PhpBuildpackError::PhpVersion { request, provided }) =
+            check_php_requirements(&[php(">=8.2"), php("^7.4")], &version)
+        else {
+            panic!("PHP 8.4.28 satisfies ^7.4");
+        };
+        assert_eq!((request.text.as_str(), provided.as_str()), ("^7.4", "8.4.28"));
+        assert_eq!(
+            describe_php_requirement(&[php(">=8.2")]),
+            "satisfies `>=8.2` from composer.json"
         );
-        assert!(matches!(
-            check_php_requirements(&[requirement("php", "^7.4")], &version),
-            Err(PhpBuildpackError::PhpVersion { .. })
-        ));
-        assert!(matches!(
-            check_php_requirements(&[requirement("php", "latest")], &version),
-            Err(PhpBuildpackError::InvalidPhpConstraint(_))
-        ));
+        assert_eq!(
+            describe_php_requirement(&[]),
+            "Debian 13's; composer.json can state `require.php`"
+        );
     }
 
     #[test]
