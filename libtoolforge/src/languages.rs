@@ -30,10 +30,11 @@
 use crate::project_toml::ProjectToml;
 use crate::toml_file::TomlError;
 use libcnb::Buildpack;
+use libcnb::build::BuildContext;
 use libcnb::data::build_plan::{BuildPlanBuilder, Require};
 use libcnb::data::buildpack_plan::BuildpackPlan;
 use libcnb::detect::{DetectResult, DetectResultBuilder};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -153,6 +154,37 @@ pub fn detect_result<B: Buildpack + ?Sized>(
                 .build(),
         )
         .build()
+}
+
+/// `build.toml`'s `[[unmet]]`: plan entries the lifecycle passes on to later buildpacks.
+#[derive(Serialize)]
+struct BuildToml {
+    unmet: Vec<Unmet>,
+}
+
+#[derive(Serialize)]
+struct Unmet {
+    name: &'static str,
+}
+
+/// Passes the [`PLAN_ENTRY`] entries on to the buildpacks after this one: the lifecycle gives a
+/// later buildpack only the entries an earlier one declares unmet in its `build.toml`, and
+/// toolforge/toolforge, last, must receive every language's ([`built`]). Every language
+/// buildpack calls it in its build.
+///
+/// # Errors
+///
+/// When `build.toml` cannot be written.
+pub fn pass_on_plan_entries<B: Buildpack + ?Sized>(
+    context: &BuildContext<B>,
+) -> libcnb::Result<(), B::Error> {
+    libcnb::write_toml_file(
+        &BuildToml {
+            unmet: vec![Unmet { name: PLAN_ENTRY }],
+        },
+        context.layers_dir.join("build.toml"),
+    )
+    .map_err(libcnb::Error::CannotWriteBuildPlan)
 }
 
 /// The detect result of the buildpack that checks every build (it passes always): it provides
@@ -449,6 +481,15 @@ mod tests {
         assert_eq!(registry.names(), "python");
         assert_eq!(registry.get("python").unwrap().display_name(), "Python");
         assert_eq!(Registry::read(Path::new("/nonexistent")), Registry::default());
+    }
+
+    #[test]
+    fn build_toml_passes_the_entries_on() {
+        let text = toml::to_string(&BuildToml {
+            unmet: vec![Unmet { name: PLAN_ENTRY }],
+        })
+        .unwrap();
+        assert_eq!(text, "[[unmet]]\nname = \"toolforge/language\"\n");
     }
 
     #[test]

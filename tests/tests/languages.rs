@@ -22,7 +22,7 @@ fn a_go_app_with_a_procfile_fails_with_its_file_and_the_way_out() {
     built.assert_one_error(&[
         "! ERROR: Go apps are not built by this builder yet (go.mod)",
         "This app has go.mod, which makes it a Go app",
-        "it builds Node.js, PHP, Python apps",
+        "Node.js, PHP, Python apps",
         "[org.toolforge.languages]",
         "allow-unbuilt-languages = true",
     ]);

@@ -37,6 +37,7 @@ impl Buildpack for NodejsBuildpack {
 
     fn build(&self, context: BuildContext<Self>) -> libcnb::Result<BuildResult, Self::Error> {
         let mut output = BuildOutput::start("Node.js", "toolforge/nodejs");
+        languages::pass_on_plan_entries(&context)?;
         let app_dir = &context.app_dir;
         let front_end_only = languages::another_language_detected(
             app_dir,

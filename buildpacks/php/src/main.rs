@@ -39,6 +39,7 @@ impl Buildpack for PhpBuildpack {
 
     fn build(&self, context: BuildContext<Self>) -> libcnb::Result<BuildResult, Self::Error> {
         let mut output = BuildOutput::start("PHP", "toolforge/php");
+        languages::pass_on_plan_entries(&context)?;
         let app_dir = &context.app_dir;
         let app = App::read(app_dir)?;
 

@@ -31,6 +31,7 @@ impl Buildpack for PythonBuildpack {
 
     fn build(&self, context: BuildContext<Self>) -> libcnb::Result<BuildResult, Self::Error> {
         let mut output = BuildOutput::start("Python", "toolforge/python");
+        languages::pass_on_plan_entries(&context)?;
         let files = AppFiles::read(&context.app_dir)?;
 
         let choice = files.package_manager()?;
