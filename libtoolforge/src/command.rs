@@ -108,8 +108,14 @@ pub fn run_streamed_to(command: &mut Command, log: &mut dyn Write) -> Result<(),
     .map(|stream| {
         let sender = sender.clone();
         std::thread::spawn(move || {
-            for line in BufReader::new(stream).lines().map_while(Result::ok) {
-                if sender.send(line).is_err() {
+            // Bytes, not `lines()`: a tool may print text that is not UTF-8 (gcc quoting a
+            // Latin-1 source line), and stopping there would close the pipe under it.
+            for line in BufReader::new(stream).split(b'\n') {
+                let Ok(mut bytes) = line else { break };
+                if bytes.last() == Some(&b'\r') {
+                    bytes.pop();
+                }
+                if sender.send(String::from_utf8_lossy(&bytes).into_owned()).is_err() {
                     break;
                 }
             }
@@ -207,6 +213,23 @@ mod tests {
         assert!(error.output_tail.ends_with("oops\ndone"), "{}", error.output_tail);
         assert!(error.output_tail.contains("line 40"));
         assert!(error.to_string().starts_with("`bash -c for i in"), "{error}");
+    }
+
+    #[test]
+    fn output_that_is_not_utf8_is_shown_lossily_and_read_to_the_end() {
+        // A Latin-1 line, then more than a pipe's buffer: the tool must not lose its pipe.
+        let mut log = Vec::new();
+        run_streamed_to(
+            Command::new("bash").args([
+                "-c",
+                r"printf 'caf\xe9\r\n'; for i in $(seq 1 20000); do echo line $i; done",
+            ]),
+            &mut log,
+        )
+        .unwrap();
+        let log = String::from_utf8(log).unwrap();
+        assert!(log.starts_with("      caf\u{fffd}\n"), "{}", &log[..40]);
+        assert!(log.ends_with("      line 20000\n"));
     }
 
     #[test]

@@ -154,7 +154,9 @@ pub(crate) fn check(
                         builder_languages,
                     });
                 }
-            } else if registry.get(&language.name).is_none() {
+            } else if registry.get(&language.name).is_none() && !built.contains(&language.name) {
+                // A language this build built is known even when the registry cannot be read (the
+                // buildpacks run outside a builder, without /cnb/buildpacks).
                 return Err(LanguagesError::Unknown {
                     name: language.name.clone(),
                     line: language.line,
@@ -318,6 +320,14 @@ mod tests {
             check(dir.path(), &registry(), &built, Some(&stated(languages)), false)
         };
         assert!(check_stated(&[("python", true), ("nodejs", false)], &["python"]).is_ok());
+        let no_registry = check(
+            dir.path(),
+            &Registry::default(),
+            &["python".to_string()],
+            Some(&stated(&[("python", true)])),
+            false,
+        );
+        assert!(no_registry.is_ok(), "{no_registry:?}");
         assert_eq!(
             check_stated(&[("python", true), ("nodjs", true)], &["python"]).unwrap_err(),
             LanguagesError::Unknown {
