@@ -1,14 +1,55 @@
 //! Extracting downloaded archives into layers, refusing anything that would land outside.
+//!
+//! Runtime archives come from an inventory, possibly an operator's mirror, so they are checked
+//! entry by entry rather than trusted: no absolute paths or `..`; nothing written through a
+//! symbolic link (so a link the archive made cannot redirect later entries); symbolic links whose
+//! targets stay inside, checked so that a chain of them stays inside too; hard links only to
+//! files the archive wrote inside, reached without links; no device files or FIFOs; no
+//! setuid, setgid, sticky or world-writable modes; and a bound on the declared sizes.
 
 use crate::error::ErrorMessage;
 use std::io::Read;
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Component, Path, PathBuf};
+
+/// The largest file an archive may unpack. Sizes come from the headers, and a sparse entry
+/// declares its expanded size while taking a few bytes in the archive, so without a bound a
+/// small hostile archive fills the build host's disk. Runtimes' largest files (the
+/// interpreter's shared library, the `node` binary) are around a hundred MiB.
+const MAX_ENTRY_SIZE: u64 = 4 << 30;
+
+/// The most an archive may unpack in all, for the same reason as [`MAX_ENTRY_SIZE`]: many
+/// entries just under the per-file bound would fill the disk as surely as one above it.
+/// Unpacked runtimes are a few hundred MiB.
+const MAX_TOTAL_SIZE: u64 = 16 << 30;
+
+/// Mode bits no unpacked file or directory keeps: setuid, setgid and sticky (a runtime has no
+/// business running as its file's owner) and write for everyone (anyone in the container could
+/// change the runtime under the app).
+const STRIPPED_MODE_BITS: u32 = 0o7002;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ArchiveError {
-    /// An entry whose path, or whose link target, leaves the destination.
+    /// An entry that would leave the destination, or could make a later one leave it.
     UnsafePath {
         entry: String,
+        reason: String,
+    },
+    /// An entry of a kind a runtime has no use for and that is unsafe to create (a device file,
+    /// a FIFO).
+    UnsupportedEntry {
+        entry: String,
+        kind: String,
+    },
+    /// An entry declaring more than [`MAX_ENTRY_SIZE`] bytes.
+    TooLarge {
+        entry: String,
+        size: u64,
+    },
+    /// An entry that brings the archive's declared total above [`MAX_TOTAL_SIZE`].
+    TooLargeInTotal {
+        entry: String,
+        total: u64,
     },
     /// The archive is not a readable tar.gz.
     Corrupt {
@@ -25,9 +66,22 @@ impl std::error::Error for ArchiveError {}
 impl std::fmt::Display for ArchiveError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Self::UnsafePath { entry } => {
-                write!(f, "the archive entry `{entry}` points outside its directory")
-            }
+            Self::UnsafePath { entry, reason } => write!(f, "the archive entry `{entry}` {reason}"),
+            Self::UnsupportedEntry { entry, kind } => write!(
+                f,
+                "the archive entry `{entry}` is a {kind}, which a runtime archive has no use for"
+            ),
+            Self::TooLarge { entry, size } => write!(
+                f,
+                "the archive entry `{entry}` declares {size} bytes, more than the {} GiB one file may have",
+                MAX_ENTRY_SIZE >> 30
+            ),
+            Self::TooLargeInTotal { entry, total } => write!(
+                f,
+                "the archive entry `{entry}` brings the archive to {total} bytes, more than the {} GiB \
+                 an archive may unpack to",
+                MAX_TOTAL_SIZE >> 30
+            ),
             Self::Corrupt { message } => write!(f, "the archive cannot be read: {message}"),
             Self::Io { path, message } => write!(f, "cannot write {}: {message}", path.display()),
         }
@@ -43,8 +97,9 @@ impl ArchiveError {
 }
 
 /// Extracts a `.tar.gz` into `destination`, dropping the first `strip_components` path
-/// components of every entry (as `tar --strip-components`). Entries with absolute paths, `..`,
-/// or links pointing outside `destination` fail the extraction.
+/// components of every entry (as `tar --strip-components`). Unsafe entries fail the extraction
+/// (see the module's documentation); an entry replaces an earlier file or link of the same
+/// name, never a directory.
 ///
 /// # Errors
 ///
@@ -58,175 +113,810 @@ pub fn extract_tar_gz(
         path: archive.to_path_buf(),
         message: error.to_string(),
     })?;
-    extract_tar(flate2::read::GzDecoder::new(file), destination, strip_components)
+    extract_tar(
+        flate2::read::GzDecoder::new(file),
+        destination,
+        strip_components,
+        LIMITS,
+    )
 }
 
-fn extract_tar(reader: impl Read, destination: &Path, strip_components: usize) -> Result<(), ArchiveError> {
+/// Size bounds; tests lower them to check the total without writing gigabytes.
+#[derive(Debug, Clone, Copy)]
+struct Limits {
+    entry: u64,
+    total: u64,
+}
+
+const LIMITS: Limits = Limits {
+    entry: MAX_ENTRY_SIZE,
+    total: MAX_TOTAL_SIZE,
+};
+
+fn extract_tar(
+    reader: impl Read,
+    destination: &Path,
+    strip_components: usize,
+    limits: Limits,
+) -> Result<(), ArchiveError> {
     let corrupt = |error: std::io::Error| ArchiveError::Corrupt {
         message: error.to_string(),
     };
-    std::fs::create_dir_all(destination).map_err(|error| ArchiveError::Io {
-        path: destination.to_path_buf(),
-        message: error.to_string(),
-    })?;
+    std::fs::create_dir_all(destination).map_err(io_error(destination))?;
     let mut archive = tar::Archive::new(reader);
     archive.set_preserve_permissions(true);
+    archive.set_mask(STRIPPED_MODE_BITS);
     archive.set_overwrite(true);
+    let mut total: u64 = 0;
     for entry in archive.entries().map_err(corrupt)? {
         let mut entry = entry.map_err(corrupt)?;
         let original = entry.path().map_err(corrupt)?.into_owned();
-        let Some(relative) = safe_relative_path(&original, strip_components) else {
-            if original.components().count() <= strip_components {
-                continue; // The stripped top-level directory itself.
-            }
-            return Err(ArchiveError::UnsafePath {
-                entry: original.display().to_string(),
-            });
+        let name = original.display().to_string();
+        let unsafe_path = |reason: String| ArchiveError::UnsafePath {
+            entry: name.clone(),
+            reason,
+        };
+        let Some(relative) = inside_path(&original, strip_components).map_err(unsafe_path)? else {
+            continue; // The stripped top-level directory itself.
         };
         let path = destination.join(&relative);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(|error| ArchiveError::Io {
-                path: parent.to_path_buf(),
-                message: error.to_string(),
-            })?;
-        }
-        if let Some(target) = entry.link_name().map_err(corrupt)? {
-            let kind = entry.header().entry_type();
-            // Hard links name a path inside the archive; symlinks are relative to their directory.
-            let resolved = if kind.is_hard_link() {
-                safe_relative_path(&target, strip_components)
-            } else {
-                relative
-                    .parent()
-                    .and_then(|parent| normalize(&parent.join(&target)))
-            };
-            let Some(resolved) = resolved.filter(|_| !target.is_absolute()) else {
-                return Err(ArchiveError::UnsafePath {
-                    entry: format!("{} -> {}", original.display(), target.display()),
+        let kind = entry.header().entry_type();
+        match kind {
+            tar::EntryType::Directory => {
+                create_parents(destination, &relative).map_err(|error| error.of(&name))?;
+                remove_earlier(&path, true).map_err(|error| error.of(&name))?;
+                entry.unpack(&path).map_err(io_error(&path))?;
+            }
+            tar::EntryType::Regular | tar::EntryType::Continuous | tar::EntryType::GNUSparse => {
+                // For a sparse entry this is the expanded size, what the disk would hold.
+                let size = entry.size();
+                if size > limits.entry {
+                    return Err(ArchiveError::TooLarge { entry: name, size });
+                }
+                total = total.saturating_add(size);
+                if total > limits.total {
+                    return Err(ArchiveError::TooLargeInTotal { entry: name, total });
+                }
+                create_parents(destination, &relative).map_err(|error| error.of(&name))?;
+                // Old archives mark directories with a trailing slash on a regular entry.
+                let is_directory = entry.path_bytes().ends_with(b"/");
+                remove_earlier(&path, is_directory).map_err(|error| error.of(&name))?;
+                entry.unpack(&path).map_err(io_error(&path))?;
+            }
+            tar::EntryType::Symlink => {
+                let target = link_target(&entry).map_err(corrupt)?;
+                symlink_stays_inside(&relative, &target).map_err(unsafe_path)?;
+                create_parents(destination, &relative).map_err(|error| error.of(&name))?;
+                remove_earlier(&path, false).map_err(|error| error.of(&name))?;
+                std::os::unix::fs::symlink(&target, &path).map_err(io_error(&path))?;
+            }
+            tar::EntryType::Link => {
+                let target = link_target(&entry).map_err(corrupt)?;
+                let linked = hard_link_source(destination, &target, strip_components).map_err(unsafe_path)?;
+                create_parents(destination, &relative).map_err(|error| error.of(&name))?;
+                remove_earlier(&path, false).map_err(|error| error.of(&name))?;
+                std::fs::hard_link(&linked, &path).map_err(io_error(&path))?;
+            }
+            // Metadata the reader has already applied to the entries it describes.
+            tar::EntryType::XGlobalHeader
+            | tar::EntryType::XHeader
+            | tar::EntryType::GNULongName
+            | tar::EntryType::GNULongLink => {}
+            other => {
+                return Err(ArchiveError::UnsupportedEntry {
+                    entry: name,
+                    kind: kind_name(other),
                 });
-            };
-            if kind.is_hard_link() {
-                let _ = std::fs::remove_file(&path);
-                std::fs::hard_link(destination.join(resolved), &path).map_err(|error| ArchiveError::Io {
-                    path,
-                    message: error.to_string(),
-                })?;
-                continue;
             }
         }
-        entry.unpack(&path).map_err(|error| ArchiveError::Io {
-            path: path.clone(),
-            message: error.to_string(),
-        })?;
     }
     Ok(())
 }
 
-/// The entry's path without its first `strip` components, if it stays inside (no root, no `..`
-/// that climbs out).
-fn safe_relative_path(path: &Path, strip: usize) -> Option<PathBuf> {
-    if path.is_absolute() {
-        return None;
+fn kind_name(kind: tar::EntryType) -> String {
+    match kind {
+        tar::EntryType::Char => "character device".to_string(),
+        tar::EntryType::Block => "block device".to_string(),
+        tar::EntryType::Fifo => "FIFO (named pipe)".to_string(),
+        other => format!(
+            "file of unknown type `{}`",
+            char::from(other.as_byte()).escape_default()
+        ),
     }
-    let kept: PathBuf = normalize(path)?.components().skip(strip).collect();
-    if kept.as_os_str().is_empty() {
-        return None;
-    }
-    Some(kept)
 }
 
-/// Resolves `.` and `..` lexically; `None` when the path climbs above its start.
-fn normalize(path: &Path) -> Option<PathBuf> {
-    let mut normalized = PathBuf::new();
+fn link_target<R: Read>(entry: &tar::Entry<'_, R>) -> std::io::Result<PathBuf> {
+    entry
+        .link_name()?
+        .map(std::borrow::Cow::into_owned)
+        .ok_or_else(|| std::io::Error::other("a link entry has no target"))
+}
+
+fn io_error(path: &Path) -> impl Fn(std::io::Error) -> ArchiveError + '_ {
+    move |error| ArchiveError::Io {
+        path: path.to_path_buf(),
+        message: error.to_string(),
+    }
+}
+
+/// The entry's path without its first `strip` components; `None` for the stripped components
+/// themselves. Absolute paths and `..` anywhere are refused: `..` after a name that is a
+/// symbolic link means something else to the kernel than to a lexical check.
+fn inside_path(path: &Path, strip: usize) -> Result<Option<PathBuf>, String> {
+    let mut names = Vec::new();
     for component in path.components() {
         match component {
-            Component::Normal(part) => normalized.push(part),
+            Component::Normal(name) => names.push(name),
             Component::CurDir => {}
-            Component::ParentDir => {
-                if !normalized.pop() {
-                    return None;
-                }
+            Component::ParentDir => return Err("points outside its directory: its path has `..`".to_string()),
+            Component::RootDir | Component::Prefix(_) => {
+                return Err("points outside its directory: its path is absolute".to_string());
             }
-            Component::RootDir | Component::Prefix(_) => return None,
         }
     }
-    Some(normalized)
+    let kept: PathBuf = names.into_iter().skip(strip).collect();
+    Ok((!kept.as_os_str().is_empty()).then_some(kept))
+}
+
+/// Checks a symbolic link at `link` (relative to the destination) to `target`: relative, and
+/// its leading `..` do not climb above the destination. `..` after a name is refused, since
+/// that name may be (or later become) a link itself: with `..` only leading, the target is a
+/// real directory above the link (no parent of an entry is a link, and no directory is ever
+/// replaced) followed by names going down, each a directory or a link checked the same way, so
+/// every chain of links stays inside.
+fn symlink_stays_inside(link: &Path, target: &Path) -> Result<(), String> {
+    let shown = target.display();
+    let depth = link.components().count() - 1;
+    let mut ups = 0;
+    let mut seen_name = false;
+    for component in target.components() {
+        match component {
+            Component::Normal(_) => seen_name = true,
+            Component::CurDir => {}
+            Component::ParentDir if seen_name => {
+                return Err(format!(
+                    "is a symbolic link to `{shown}`, which goes up with `..` after a name: \
+                     through a link, that can leave its directory"
+                ));
+            }
+            Component::ParentDir => ups += 1,
+            Component::RootDir | Component::Prefix(_) => {
+                return Err(format!("is a symbolic link to the absolute path `{shown}`"));
+            }
+        }
+    }
+    if target.as_os_str().is_empty() {
+        return Err("is a symbolic link with an empty target".to_string());
+    }
+    if ups > depth {
+        return Err(format!("is a symbolic link to `{shown}`, outside its directory"));
+    }
+    Ok(())
+}
+
+/// Where a hard link to `target` (an archive path) points in `destination`: an existing
+/// file inside, reached without symbolic links, and not a link itself (a second name for a
+/// symbolic link would resolve from another directory).
+fn hard_link_source(destination: &Path, target: &Path, strip: usize) -> Result<PathBuf, String> {
+    let shown = target.display();
+    let outside = || format!("is a hard link to `{shown}`, outside its directory");
+    let relative = inside_path(target, strip)
+        .map_err(|_| outside())?
+        .ok_or_else(outside)?;
+    let mut reached = destination.to_path_buf();
+    for name in relative.components() {
+        reached.push(name);
+        if is_symlink(&reached) {
+            if reached.ends_with(&relative) {
+                return Err(format!("is a hard link to the symbolic link `{shown}`"));
+            }
+            let link = reached.strip_prefix(destination).unwrap_or(&reached).display();
+            return Err(format!(
+                "is a hard link to `{shown}`, through the symbolic link `{link}`"
+            ));
+        }
+    }
+    Ok(reached)
+}
+
+fn is_symlink(path: &Path) -> bool {
+    std::fs::symlink_metadata(path).is_ok_and(|metadata| metadata.file_type().is_symlink())
+}
+
+/// Why an entry's parents could not be made; `of` names the entry.
+enum PlacementError {
+    ThroughSymlink(PathBuf),
+    ReplacesDirectory,
+    Io(PathBuf, std::io::Error),
+}
+
+impl PlacementError {
+    fn of(self, entry: &str) -> ArchiveError {
+        match self {
+            Self::ThroughSymlink(link) => ArchiveError::UnsafePath {
+                entry: entry.to_string(),
+                reason: format!(
+                    "would be written through `{}`, a symbolic link (which could point anywhere)",
+                    link.display()
+                ),
+            },
+            Self::ReplacesDirectory => ArchiveError::UnsafePath {
+                entry: entry.to_string(),
+                reason: "would replace a directory (whose entries other links may rely on)".to_string(),
+            },
+            Self::Io(path, error) => ArchiveError::Io {
+                path,
+                message: error.to_string(),
+            },
+        }
+    }
+}
+
+/// Makes the directories above `relative` in `destination` (mode 0755), refusing to go
+/// through a symbolic link.
+fn create_parents(destination: &Path, relative: &Path) -> Result<(), PlacementError> {
+    let Some(parent) = relative.parent() else {
+        return Ok(());
+    };
+    let mut current = destination.to_path_buf();
+    for name in parent.components() {
+        current.push(name);
+        match std::fs::symlink_metadata(&current) {
+            Ok(metadata) if metadata.file_type().is_symlink() => {
+                let link = current.strip_prefix(destination).unwrap_or(&current);
+                return Err(PlacementError::ThroughSymlink(link.to_path_buf()));
+            }
+            Ok(_) => {}
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => std::fs::DirBuilder::new()
+                .mode(0o755)
+                .create(&current)
+                .map_err(|error| PlacementError::Io(current.clone(), error))?,
+            Err(error) => return Err(PlacementError::Io(current, error)),
+        }
+    }
+    Ok(())
+}
+
+/// Removes an earlier file or link at `path` so the entry replaces it instead of writing through
+/// it; a directory stays (a directory entry then just sets its mode) and anything else may not
+/// replace it.
+fn remove_earlier(path: &Path, is_directory: bool) -> Result<(), PlacementError> {
+    match std::fs::symlink_metadata(path) {
+        Ok(metadata) if metadata.is_dir() => {
+            if is_directory {
+                Ok(())
+            } else {
+                Err(PlacementError::ReplacesDirectory)
+            }
+        }
+        Ok(_) => std::fs::remove_file(path).map_err(|error| PlacementError::Io(path.to_path_buf(), error)),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(error) => Err(PlacementError::Io(path.to_path_buf(), error)),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
 
-    fn tar_with(entries: &[(&str, tar::EntryType, &str)]) -> Vec<u8> {
+    /// One entry of a hostile archive, written without the builder's own path checks.
+    struct Raw<'a> {
+        path: &'a str,
+        kind: tar::EntryType,
+        mode: u32,
+        link: Option<&'a str>,
+        declared_size: Option<u64>,
+        data: &'a [u8],
+    }
+
+    fn file<'a>(path: &'a str, data: &'a [u8]) -> Raw<'a> {
+        Raw {
+            path,
+            kind: tar::EntryType::Regular,
+            mode: 0o644,
+            link: None,
+            declared_size: None,
+            data,
+        }
+    }
+
+    fn dir(path: &str, mode: u32) -> Raw<'_> {
+        Raw {
+            kind: tar::EntryType::Directory,
+            mode,
+            ..file(path, b"")
+        }
+    }
+
+    fn symlink<'a>(path: &'a str, target: &'a str) -> Raw<'a> {
+        Raw {
+            kind: tar::EntryType::Symlink,
+            mode: 0o777,
+            link: Some(target),
+            ..file(path, b"")
+        }
+    }
+
+    fn hard_link<'a>(path: &'a str, target: &'a str) -> Raw<'a> {
+        Raw {
+            kind: tar::EntryType::Link,
+            link: Some(target),
+            ..file(path, b"")
+        }
+    }
+
+    fn special(path: &str, kind: tar::EntryType) -> Raw<'_> {
+        Raw {
+            kind,
+            ..file(path, b"")
+        }
+    }
+
+    fn tar_of(entries: &[Raw<'_>]) -> Vec<u8> {
         let mut builder = tar::Builder::new(Vec::new());
-        for (path, kind, data_or_target) in entries {
+        for raw in entries {
             let mut header = tar::Header::new_gnu();
-            header.set_entry_type(*kind);
-            header.set_mode(0o755);
-            if kind.is_symlink() || kind.is_hard_link() {
-                header.set_size(0);
-                // set_link_name refuses nothing; that is what these tests need.
-                header.set_link_name(data_or_target).unwrap();
-                // Bypass the builder's own path checks to write hostile names.
-                header.as_gnu_mut().unwrap().name[..path.len()].copy_from_slice(path.as_bytes());
-                header.set_cksum();
-                builder.append(&header, std::io::empty()).unwrap();
-            } else {
-                header.set_size(data_or_target.len() as u64);
-                header.as_gnu_mut().unwrap().name[..path.len()].copy_from_slice(path.as_bytes());
-                header.set_cksum();
-                builder.append(&header, data_or_target.as_bytes()).unwrap();
+            header.set_entry_type(raw.kind);
+            header.set_mode(raw.mode);
+            header.set_mtime(1_700_000_000);
+            header.set_size(raw.declared_size.unwrap_or(raw.data.len() as u64));
+            if let Some(target) = raw.link {
+                header.set_link_name(target).unwrap();
             }
+            header.as_gnu_mut().unwrap().name[..raw.path.len()].copy_from_slice(raw.path.as_bytes());
+            header.set_cksum();
+            builder.append(&header, raw.data).unwrap();
         }
         builder.into_inner().unwrap()
     }
 
-    #[test]
-    fn extracts_with_stripped_top_directory_and_relative_links() {
-        let tar = tar_with(&[
-            ("python/", tar::EntryType::Directory, ""),
-            ("python/bin/python3.13", tar::EntryType::Regular, "#!binary"),
-            ("python/bin/python3", tar::EntryType::Symlink, "python3.13"),
-            (
-                "python/lib/libfoo.so",
-                tar::EntryType::Link,
-                "python/bin/python3.13",
-            ),
-        ]);
-        let dir = tempfile::tempdir().unwrap();
-        extract_tar(tar.as_slice(), dir.path(), 1).unwrap();
-        assert_eq!(
-            std::fs::read_to_string(dir.path().join("bin/python3")).unwrap(),
-            "#!binary"
+    /// A temporary `root` holding the destination `root/layer` and an empty `root/outside`:
+    /// every escape below aims at `root`, which must hold nothing else afterwards.
+    struct Sandbox {
+        root: tempfile::TempDir,
+    }
+
+    impl Sandbox {
+        fn new() -> Self {
+            let root = tempfile::tempdir().unwrap();
+            std::fs::create_dir(root.path().join("outside")).unwrap();
+            Self { root }
+        }
+
+        fn layer(&self) -> PathBuf {
+            self.root.path().join("layer")
+        }
+
+        fn outside(&self) -> String {
+            self.root.path().join("outside").display().to_string()
+        }
+
+        fn extract(&self, entries: &[Raw<'_>]) -> Result<(), ArchiveError> {
+            self.extract_within(entries, LIMITS)
+        }
+
+        fn extract_within(&self, entries: &[Raw<'_>], limits: Limits) -> Result<(), ArchiveError> {
+            extract_tar(tar_of(entries).as_slice(), &self.layer(), 1, limits)
+        }
+
+        fn assert_nothing_outside(&self) {
+            let mut names: Vec<_> = std::fs::read_dir(self.root.path())
+                .unwrap()
+                .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+                .collect();
+            names.sort();
+            assert!(
+                names.iter().all(|name| name == "layer" || name == "outside"),
+                "written next to the layer: {names:?}"
+            );
+            let outside: Vec<_> = std::fs::read_dir(self.root.path().join("outside"))
+                .unwrap()
+                .collect();
+            assert!(outside.is_empty(), "written outside the layer: {outside:?}");
+        }
+
+        fn mode(&self, relative: &str) -> u32 {
+            std::fs::symlink_metadata(self.layer().join(relative))
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o7777
+        }
+    }
+
+    #[track_caller]
+    fn assert_unsafe(error: &ArchiveError, expected_entry: &str, reason_has: &str) {
+        let ArchiveError::UnsafePath { entry, reason } = error else {
+            panic!("expected an unsafe path, got {error:?}");
+        };
+        assert_eq!(entry, expected_entry, "{error}");
+        assert!(reason.contains(reason_has), "{error}");
+    }
+
+    /// A tree laid out like the runtimes' archives (top directory, relative links, a hard
+    /// link, a long name), and the long name.
+    fn runtime_tree() -> (Vec<u8>, String) {
+        let long_name = format!(
+            "python/lib/python3.13/site-packages/{}/__init__.py",
+            "a".repeat(120)
         );
-        assert_eq!(
-            std::fs::read_link(dir.path().join("bin/python3")).unwrap(),
-            PathBuf::from("python3.13")
+        let mut builder = tar::Builder::new(Vec::new());
+        let mut append = |path: &str, kind: tar::EntryType, mode: u32, link: Option<&str>, data: &[u8]| {
+            let mut header = tar::Header::new_gnu();
+            header.set_entry_type(kind);
+            header.set_mode(mode);
+            header.set_mtime(1_700_000_000);
+            header.set_size(data.len() as u64);
+            match link {
+                Some(target) => builder.append_link(&mut header, path, target).unwrap(),
+                None => builder.append_data(&mut header, path, data).unwrap(),
+            }
+        };
+        append("python/", tar::EntryType::Directory, 0o755, None, b"");
+        append(
+            "python/bin/python3.13",
+            tar::EntryType::Regular,
+            0o755,
+            None,
+            b"#!binary",
         );
-        assert_eq!(
-            std::fs::read_to_string(dir.path().join("lib/libfoo.so")).unwrap(),
-            "#!binary"
+        append(
+            "python/bin/python3",
+            tar::EntryType::Symlink,
+            0o777,
+            Some("python3.13"),
+            b"",
         );
+        // Links may come before their target, and climb up to a sibling directory.
+        append(
+            "python/bin/npm",
+            tar::EntryType::Symlink,
+            0o777,
+            Some("../lib/node_modules/npm/bin/npm-cli.js"),
+            b"",
+        );
+        append(
+            "python/lib/node_modules/npm/bin/npm-cli.js",
+            tar::EntryType::Regular,
+            0o644,
+            None,
+            b"// npm",
+        );
+        append(
+            "python/lib/libpython3.13.so.1.0",
+            tar::EntryType::Regular,
+            0o555,
+            None,
+            b"ELF",
+        );
+        append(
+            "python/lib/libpython3.so",
+            tar::EntryType::Link,
+            0o555,
+            Some("python/lib/libpython3.13.so.1.0"),
+            b"",
+        );
+        append(
+            "python/lib/current",
+            tar::EntryType::Symlink,
+            0o777,
+            Some("."),
+            b"",
+        );
+        append(
+            "python/share/man",
+            tar::EntryType::Symlink,
+            0o777,
+            Some("../lib"),
+            b"",
+        );
+        append(&long_name, tar::EntryType::Regular, 0o644, None, b"");
+        // A later entry of the same name replaces the earlier one.
+        append(
+            "python/bin/python3.13",
+            tar::EntryType::Regular,
+            0o755,
+            None,
+            b"#!newer",
+        );
+        (builder.into_inner().unwrap(), long_name)
     }
 
     #[test]
-    fn refuses_paths_outside() {
-        for entries in [
-            vec![("python/../../etc/passwd", tar::EntryType::Regular, "x")],
-            vec![("python/bin/evil", tar::EntryType::Symlink, "../../../etc/passwd")],
-            vec![("python/bin/evil", tar::EntryType::Symlink, "/etc/passwd")],
-            vec![("python/bin/evil", tar::EntryType::Link, "../etc/passwd")],
+    fn extracts_runtime_trees_with_their_links_modes_and_times() {
+        let sandbox = Sandbox::new();
+        let (tar, long_name) = runtime_tree();
+        let archive = sandbox.root.path().join("outside/python.tar.gz");
+        let mut gzip = flate2::write::GzEncoder::new(
+            std::fs::File::create(&archive).unwrap(),
+            flate2::Compression::fast(),
+        );
+        std::io::Write::write_all(&mut gzip, &tar).unwrap();
+        gzip.finish().unwrap();
+
+        extract_tar_gz(&archive, &sandbox.layer(), 1).unwrap();
+
+        std::fs::remove_file(&archive).unwrap();
+        sandbox.assert_nothing_outside();
+        let layer = sandbox.layer();
+        let read = |path: &str| std::fs::read_to_string(layer.join(path)).unwrap();
+        assert_eq!(read("bin/python3"), "#!newer");
+        assert_eq!(
+            std::fs::read_link(layer.join("bin/python3")).unwrap(),
+            PathBuf::from("python3.13")
+        );
+        assert_eq!(read("bin/npm"), "// npm");
+        assert_eq!(read("lib/libpython3.so"), "ELF");
+        assert_eq!(read("lib/current/libpython3.so"), "ELF");
+        assert_eq!(read("share/man/libpython3.so"), "ELF");
+        assert_eq!(read(&long_name["python/".len()..]), "");
+        assert_eq!(sandbox.mode("bin/python3.13"), 0o755);
+        assert_eq!(sandbox.mode("lib/libpython3.13.so.1.0"), 0o555);
+        assert_eq!(sandbox.mode("lib/node_modules/npm/bin/npm-cli.js"), 0o644);
+        // Interpreters compare their bytecode caches with the sources' modification times.
+        let modified = std::fs::metadata(layer.join("lib/node_modules/npm/bin/npm-cli.js"))
+            .unwrap()
+            .mtime();
+        assert_eq!(modified, 1_700_000_000);
+    }
+
+    #[test]
+    fn refuses_traversal() {
+        for path in [
+            "python/../../outside/x",
+            "../outside/x",
+            "python/bin/../../../outside/x",
         ] {
-            let tar = tar_with(&entries);
-            let dir = tempfile::tempdir().unwrap();
-            let inside = dir.path().join("layer");
-            let error = extract_tar(tar.as_slice(), &inside, 1).unwrap_err();
-            assert!(
-                matches!(error, ArchiveError::UnsafePath { .. }),
-                "{entries:?}: {error}"
-            );
-            assert!(!dir.path().join("etc").exists());
+            let sandbox = Sandbox::new();
+            let error = sandbox.extract(&[file(path, b"x")]).unwrap_err();
+            assert_unsafe(&error, path, "outside its directory");
+            sandbox.assert_nothing_outside();
         }
+    }
+
+    #[test]
+    fn refuses_absolute_paths() {
+        let sandbox = Sandbox::new();
+        let path = format!("{}/x", sandbox.outside());
+        let error = sandbox.extract(&[file(&path, b"x")]).unwrap_err();
+        assert_unsafe(&error, &path, "absolute");
+        sandbox.assert_nothing_outside();
+    }
+
+    #[test]
+    fn refuses_writing_through_a_link_to_itself() {
+        let sandbox = Sandbox::new();
+        let error = sandbox
+            .extract(&[
+                symlink("python/x", "."),
+                symlink("python/x/y", ".."),
+                file("python/x/y/F", b"escaped"),
+            ])
+            .unwrap_err();
+        assert_unsafe(&error, "python/x/y", "through `x`, a symbolic link");
+        sandbox.assert_nothing_outside();
+    }
+
+    #[test]
+    fn refuses_writing_through_any_link() {
+        let sandbox = Sandbox::new();
+        let error = sandbox
+            .extract(&[
+                dir("python/lib", 0o755),
+                symlink("python/x", "lib"),
+                file("python/x/F", b""),
+            ])
+            .unwrap_err();
+        assert_unsafe(&error, "python/x/F", "through `x`");
+        sandbox.assert_nothing_outside();
+    }
+
+    #[test]
+    fn refuses_a_link_out_then_a_write_through_it() {
+        let sandbox = Sandbox::new();
+        let outside = sandbox.outside();
+        let error = sandbox
+            .extract(&[
+                symlink("python/link", &outside),
+                file("python/link/passwd", b"root::0:0"),
+            ])
+            .unwrap_err();
+        assert_unsafe(&error, "python/link", "absolute path");
+        let error = sandbox
+            .extract(&[
+                symlink("python/etc", "/etc"),
+                file("python/etc/passwd", b"root::0:0"),
+            ])
+            .unwrap_err();
+        assert_unsafe(&error, "python/etc", "absolute path");
+        sandbox.assert_nothing_outside();
+    }
+
+    #[test]
+    fn refuses_link_chains_that_end_outside() {
+        let sandbox = Sandbox::new();
+        let error = sandbox
+            .extract(&[symlink("python/a", "b"), symlink("python/b", "../..")])
+            .unwrap_err();
+        assert_unsafe(&error, "python/b", "outside its directory");
+        sandbox.assert_nothing_outside();
+
+        // `d/x/..` looks like `d` but is `x`'s target's parent: the layer's parent here.
+        let sandbox = Sandbox::new();
+        let error = sandbox
+            .extract(&[
+                symlink("python/d/x", ".."),
+                symlink("python/a", "d/x/.."),
+                file("python/a/outside/F", b"escaped"),
+            ])
+            .unwrap_err();
+        assert_unsafe(&error, "python/a", "after a name");
+        sandbox.assert_nothing_outside();
+    }
+
+    #[test]
+    fn refuses_hard_links_out() {
+        for target in ["/etc/passwd", "../outside", "python/../../outside/x", "python"] {
+            let sandbox = Sandbox::new();
+            let error = sandbox.extract(&[hard_link("python/h", target)]).unwrap_err();
+            assert_unsafe(&error, "python/h", "outside its directory");
+            sandbox.assert_nothing_outside();
+        }
+    }
+
+    #[test]
+    fn refuses_hard_links_through_or_to_a_symlink() {
+        let sandbox = Sandbox::new();
+        let error = sandbox
+            .extract(&[
+                file("python/F", b""),
+                symlink("python/x", "."),
+                hard_link("python/h", "python/x/F"),
+            ])
+            .unwrap_err();
+        assert_unsafe(&error, "python/h", "through the symbolic link `x`");
+        sandbox.assert_nothing_outside();
+
+        // A second name for `d/s -> ..` at the top would point above the layer.
+        let sandbox = Sandbox::new();
+        let error = sandbox
+            .extract(&[
+                symlink("python/d/s", ".."),
+                hard_link("python/h", "python/d/s"),
+                file("python/h/outside/F", b"escaped"),
+            ])
+            .unwrap_err();
+        assert_unsafe(&error, "python/h", "to the symbolic link `python/d/s`");
+        sandbox.assert_nothing_outside();
+    }
+
+    #[test]
+    fn refuses_devices_and_fifos() {
+        for (kind, name) in [
+            (tar::EntryType::Char, "character device"),
+            (tar::EntryType::Block, "block device"),
+            (tar::EntryType::Fifo, "FIFO (named pipe)"),
+        ] {
+            let sandbox = Sandbox::new();
+            let error = sandbox.extract(&[special("python/dev/x", kind)]).unwrap_err();
+            assert_eq!(
+                error,
+                ArchiveError::UnsupportedEntry {
+                    entry: "python/dev/x".into(),
+                    kind: name.into()
+                }
+            );
+            assert!(!sandbox.layer().join("dev/x").exists());
+            sandbox.assert_nothing_outside();
+        }
+    }
+
+    #[test]
+    fn strips_special_and_world_writable_modes() {
+        let sandbox = Sandbox::new();
+        sandbox
+            .extract(&[
+                Raw {
+                    mode: 0o4755,
+                    ..file("python/bin/setuid", b"")
+                },
+                Raw {
+                    mode: 0o2775,
+                    ..file("python/bin/setgid", b"")
+                },
+                Raw {
+                    mode: 0o666,
+                    ..file("python/shared", b"")
+                },
+                dir("python/tmp", 0o1777),
+                dir("python/open", 0o777),
+            ])
+            .unwrap();
+        assert_eq!(sandbox.mode("bin/setuid"), 0o755);
+        assert_eq!(sandbox.mode("bin/setgid"), 0o775);
+        assert_eq!(sandbox.mode("shared"), 0o664);
+        assert_eq!(sandbox.mode("tmp"), 0o775);
+        assert_eq!(sandbox.mode("open"), 0o775);
+        assert_eq!(sandbox.mode("bin"), 0o755);
+        sandbox.assert_nothing_outside();
+    }
+
+    #[test]
+    fn refuses_a_huge_file_without_writing_it() {
+        let sandbox = Sandbox::new();
+        let declared = 1 << 40;
+        let error = sandbox
+            .extract(&[Raw {
+                declared_size: Some(declared),
+                ..file("python/huge", b"")
+            }])
+            .unwrap_err();
+        assert_eq!(
+            error,
+            ArchiveError::TooLarge {
+                entry: "python/huge".into(),
+                size: declared
+            }
+        );
+        assert!(!sandbox.layer().join("huge").exists());
+        sandbox.assert_nothing_outside();
+    }
+
+    #[test]
+    fn refuses_a_huge_sparse_file_without_writing_it() {
+        let sandbox = Sandbox::new();
+        let real_size: u64 = 1 << 40;
+        let mut header = tar::Header::new_gnu();
+        header.set_entry_type(tar::EntryType::GNUSparse);
+        header.set_mode(0o644);
+        header.set_size(512);
+        let gnu = header.as_gnu_mut().unwrap();
+        gnu.name[..12].copy_from_slice(b"python/huge\0");
+        gnu.set_real_size(real_size);
+        gnu.sparse[0].set_offset(real_size - 512);
+        gnu.sparse[0].set_length(512);
+        header.set_cksum();
+        let mut builder = tar::Builder::new(Vec::new());
+        builder.append(&header, &[b'x'; 512][..]).unwrap();
+        let tar = builder.into_inner().unwrap();
+
+        let error = extract_tar(tar.as_slice(), &sandbox.layer(), 1, LIMITS).unwrap_err();
+
+        assert_eq!(
+            error,
+            ArchiveError::TooLarge {
+                entry: "python/huge".into(),
+                size: real_size
+            }
+        );
+        assert!(!sandbox.layer().join("huge").exists());
+        sandbox.assert_nothing_outside();
+    }
+
+    #[test]
+    fn refuses_archives_too_large_in_total() {
+        let sandbox = Sandbox::new();
+        let limits = Limits { entry: 4, total: 10 };
+        let error = sandbox
+            .extract_within(
+                &[
+                    file("python/a", b"1234"),
+                    file("python/b", b"1234"),
+                    file("python/c", b"1234"),
+                ],
+                limits,
+            )
+            .unwrap_err();
+        assert_eq!(
+            error,
+            ArchiveError::TooLargeInTotal {
+                entry: "python/c".into(),
+                total: 12
+            }
+        );
+        assert!(!sandbox.layer().join("c").exists());
+        sandbox.assert_nothing_outside();
     }
 
     #[test]
@@ -236,5 +926,14 @@ mod tests {
         std::fs::write(&archive, b"not gzip").unwrap();
         let error = extract_tar_gz(&archive, &dir.path().join("out"), 0).unwrap_err();
         assert!(matches!(error, ArchiveError::Corrupt { .. }), "{error}");
+    }
+
+    #[test]
+    fn unsafe_entry_message_is_rendered() {
+        let sandbox = Sandbox::new();
+        let error = sandbox
+            .extract(&[symlink("python/x", "."), symlink("python/x/y", "..")])
+            .unwrap_err();
+        insta::assert_snapshot!(error.message("Python 3.13.5").render());
     }
 }
