@@ -525,6 +525,15 @@ mod tests {
         }
     }
 
+    /// Extracts `entries` into a fresh sandbox: refused as unsafe, with nothing written outside.
+    #[track_caller]
+    fn assert_refused(entries: &[Raw<'_>], expected_entry: &str, reason_has: &str) {
+        let sandbox = Sandbox::new();
+        let error = sandbox.extract(entries).unwrap_err();
+        assert_unsafe(&error, expected_entry, reason_has);
+        sandbox.assert_nothing_outside();
+    }
+
     #[track_caller]
     fn assert_unsafe(error: &ArchiveError, expected_entry: &str, reason_has: &str) {
         let ArchiveError::UnsafePath { entry, reason } = error else {
@@ -668,10 +677,7 @@ mod tests {
             "../outside/x",
             "python/bin/../../../outside/x",
         ] {
-            let sandbox = Sandbox::new();
-            let error = sandbox.extract(&[file(path, b"x")]).unwrap_err();
-            assert_unsafe(&error, path, "outside its directory");
-            sandbox.assert_nothing_outside();
+            assert_refused(&[file(path, b"x")], path, "outside its directory");
         }
     }
 
@@ -686,30 +692,28 @@ mod tests {
 
     #[test]
     fn refuses_writing_through_a_link_to_itself() {
-        let sandbox = Sandbox::new();
-        let error = sandbox
-            .extract(&[
+        assert_refused(
+            &[
                 symlink("python/x", "."),
                 symlink("python/x/y", ".."),
                 file("python/x/y/F", b"escaped"),
-            ])
-            .unwrap_err();
-        assert_unsafe(&error, "python/x/y", "through `x`, a symbolic link");
-        sandbox.assert_nothing_outside();
+            ],
+            "python/x/y",
+            "through `x`, a symbolic link",
+        );
     }
 
     #[test]
     fn refuses_writing_through_any_link() {
-        let sandbox = Sandbox::new();
-        let error = sandbox
-            .extract(&[
+        assert_refused(
+            &[
                 dir("python/lib", 0o755),
                 symlink("python/x", "lib"),
                 file("python/x/F", b""),
-            ])
-            .unwrap_err();
-        assert_unsafe(&error, "python/x/F", "through `x`");
-        sandbox.assert_nothing_outside();
+            ],
+            "python/x/F",
+            "through `x`",
+        );
     }
 
     #[test]
@@ -735,60 +739,57 @@ mod tests {
 
     #[test]
     fn refuses_link_chains_that_end_outside() {
-        let sandbox = Sandbox::new();
-        let error = sandbox
-            .extract(&[symlink("python/a", "b"), symlink("python/b", "../..")])
-            .unwrap_err();
-        assert_unsafe(&error, "python/b", "outside its directory");
-        sandbox.assert_nothing_outside();
+        assert_refused(
+            &[symlink("python/a", "b"), symlink("python/b", "../..")],
+            "python/b",
+            "outside its directory",
+        );
 
         // `d/x/..` looks like `d` but is `x`'s target's parent: the layer's parent here.
-        let sandbox = Sandbox::new();
-        let error = sandbox
-            .extract(&[
+        assert_refused(
+            &[
                 symlink("python/d/x", ".."),
                 symlink("python/a", "d/x/.."),
                 file("python/a/outside/F", b"escaped"),
-            ])
-            .unwrap_err();
-        assert_unsafe(&error, "python/a", "after a name");
-        sandbox.assert_nothing_outside();
+            ],
+            "python/a",
+            "after a name",
+        );
     }
 
     #[test]
     fn refuses_hard_links_out() {
         for target in ["/etc/passwd", "../outside", "python/../../outside/x", "python"] {
-            let sandbox = Sandbox::new();
-            let error = sandbox.extract(&[hard_link("python/h", target)]).unwrap_err();
-            assert_unsafe(&error, "python/h", "outside its directory");
-            sandbox.assert_nothing_outside();
+            assert_refused(
+                &[hard_link("python/h", target)],
+                "python/h",
+                "outside its directory",
+            );
         }
     }
 
     #[test]
     fn refuses_hard_links_through_or_to_a_symlink() {
-        let sandbox = Sandbox::new();
-        let error = sandbox
-            .extract(&[
+        assert_refused(
+            &[
                 file("python/F", b""),
                 symlink("python/x", "."),
                 hard_link("python/h", "python/x/F"),
-            ])
-            .unwrap_err();
-        assert_unsafe(&error, "python/h", "through the symbolic link `x`");
-        sandbox.assert_nothing_outside();
+            ],
+            "python/h",
+            "through the symbolic link `x`",
+        );
 
         // A second name for `d/s -> ..` at the top would point above the layer.
-        let sandbox = Sandbox::new();
-        let error = sandbox
-            .extract(&[
+        assert_refused(
+            &[
                 symlink("python/d/s", ".."),
                 hard_link("python/h", "python/d/s"),
                 file("python/h/outside/F", b"escaped"),
-            ])
-            .unwrap_err();
-        assert_unsafe(&error, "python/h", "to the symbolic link `python/d/s`");
-        sandbox.assert_nothing_outside();
+            ],
+            "python/h",
+            "to the symbolic link `python/d/s`",
+        );
     }
 
     #[test]
