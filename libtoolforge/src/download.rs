@@ -327,10 +327,6 @@ mod tests {
         }
     }
 
-    fn sha256(bytes: &[u8]) -> String {
-        format!("{:x}", Sha256::digest(bytes))
-    }
-
     #[test]
     fn retries_server_errors_then_verifies() {
         let (url, served) = serve(vec![(503, b"busy"), (502, b"busy"), (200, b"runtime")]);

@@ -16,7 +16,6 @@ use libtoolforge::error::IoError;
 use libtoolforge::layer::{Cache, LayerKey, cached_layer, change};
 use libtoolforge::output::BuildOutput;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -221,10 +220,10 @@ fn digest_files(app_dir: &Path, files: &[PathBuf]) -> Result<BTreeMap<String, St
     files
         .iter()
         .map(|file| {
-            let bytes = std::fs::read(app_dir.join(file)).map_err(|error| {
+            let digest = libtoolforge::download::file_sha256(&app_dir.join(file)).map_err(|error| {
                 PythonBuildpackError::Io(IoError::new(format!("read {}", file.display()), error))
             })?;
-            Ok((file.display().to_string(), format!("{:x}", Sha256::digest(bytes))))
+            Ok((file.display().to_string(), digest))
         })
         .collect()
 }
