@@ -9,7 +9,7 @@
 //! - [`command`]: running build tools with their output in the log and its end in errors.
 //! - [`toml_file`]: the app's TOML files, with errors naming file and line.
 //! - [`layer`]: cached layers keyed on metadata, with the reasons a cache was not reused.
-//! - [`stack`]: the stack's identity, for cache keys.
+//! - [`stack`]: the stack's identity and the Debian packages layered on it, for cache keys.
 //! - [`project_toml`]: the app's project.toml, one table at a time.
 //! - [`debian`]: Debian packages into a layer, resolved by apt against the run image.
 //! - [`apt_state`]: the cached layer with apt's index, downloads and last resolution.

@@ -102,7 +102,8 @@ fn ffmpeg_and_dot_run_from_the_web_handler_and_a_rebuild_downloads_nothing() {
 
 #[test]
 fn python_extension_compiles_against_a_dev_package_and_loads_at_run_time() {
-    let built = mirrored_build(&fixture("apt-pygraphviz"), "apt-pygraphviz").expect_success();
+    let app = fixture_copy("apt-pygraphviz");
+    let built = mirrored_build(app.path(), "apt-pygraphviz").expect_success();
     let image = Image(built.image.clone());
     built.assert_output_contains("Packages from project.toml [org.toolforge.apt]: libgraphviz-dev");
     // pip built it here, against the layer's headers (no wheel exists).
@@ -112,6 +113,20 @@ fn python_extension_compiles_against_a_dev_package_and_loads_at_run_time() {
     assert_eq!(status, 200, "{body}\n{}", web.logs());
     assert!(body.contains("fixture=apt-pygraphviz\n"), "{body}");
     assert!(body.contains("edges=1\n"), "{body}");
+    drop(web);
+
+    // Without the -dev package a cold build cannot compile pygraphviz, so neither can a rebuild:
+    // the virtual environment and pip's cache of the wheel it built were made against the removed
+    // package, and are not reused (reusing them made an image whose import fails at run time).
+    std::fs::write(app.path().join("project.toml"), "[_]\nschema-version = \"0.2\"\n").unwrap();
+    let rebuilt = mirrored_build_into(app.path(), &image.0, &[]).expect_failure();
+    rebuilt.assert_output_contains("Not reusing cached dependencies: Debian packages removed");
+    rebuilt.assert_output_contains("Building wheel for pygraphviz");
+    assert!(
+        !rebuilt.output.contains("Using cached pygraphviz"),
+        "{}",
+        rebuilt.output
+    );
 }
 
 #[test]

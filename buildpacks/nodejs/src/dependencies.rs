@@ -11,6 +11,7 @@ use crate::package_manager::{Choice, Manager};
 use libcnb::build::BuildContext;
 use libtoolforge::build_env::BuildEnv;
 use libtoolforge::output::BuildOutput;
+use libtoolforge::stack::NativeLibraries;
 use std::path::Path;
 
 /// How the package manager runs: the build environment, and the `cache` layer.
@@ -46,7 +47,7 @@ pub(crate) fn install(
         ),
         lockfile_sha256: file_sha256(&app_dir.join(choice.manager.lockfile())),
         package_json_sha256: file_sha256(&app_dir.join(PACKAGE_JSON)),
-        stack: libtoolforge::stack::key(&context.target),
+        native_libraries: NativeLibraries::of(&context.target),
     };
     let kept = layers::node_modules::open(context, &key)?;
     if choice.has_lockfile && kept.restorable(app_dir) {

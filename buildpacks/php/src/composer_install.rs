@@ -8,6 +8,7 @@ use crate::layers::composer::VendorKey;
 use libcnb::build::BuildContext;
 use libtoolforge::build_env::BuildEnv;
 use libtoolforge::output::BuildOutput;
+use libtoolforge::stack::NativeLibraries;
 use std::path::Path;
 
 /// `composer install` from the lock, or the vendor directory of the last build when composer.json,
@@ -48,7 +49,7 @@ pub(crate) fn install_dependencies(
         composer_json_sha256: composer.json_sha256(),
         composer_lock_sha256: composer.lock_sha256(),
         vendor_dir: vendor_dir.clone(),
-        stack: libtoolforge::stack::key(&context.target),
+        native_libraries: NativeLibraries::of(&context.target),
     };
     let kept = crate::layers::composer::open(context, &key)?;
     if composer.has_lock() && kept.restorable(app_dir) {

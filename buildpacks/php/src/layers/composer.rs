@@ -8,6 +8,7 @@ use libcnb::build::BuildContext;
 use libcnb::data::layer_name;
 use libtoolforge::kept_directory::{self, KeptDirectory};
 use libtoolforge::layer::{LayerKey, cached_layer, change};
+use libtoolforge::stack::NativeLibraries;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
@@ -47,7 +48,8 @@ pub(crate) struct VendorKey {
     pub(crate) composer_lock_sha256: String,
     /// composer.json's `config.vendor-dir`.
     pub(crate) vendor_dir: String,
-    pub(crate) stack: String,
+    /// The stack and the Debian packages layered on it: what compiled packages were built against.
+    pub(crate) native_libraries: NativeLibraries,
 }
 
 impl LayerKey for VendorKey {
@@ -57,7 +59,7 @@ impl LayerKey for VendorKey {
             composer_json_sha256,
             composer_lock_sha256,
             vendor_dir,
-            stack,
+            native_libraries,
         } = self;
         [
             change("PHP", php_version, &current.php_version),
@@ -66,10 +68,10 @@ impl LayerKey for VendorKey {
             (composer_lock_sha256 != &current.composer_lock_sha256)
                 .then(|| "composer.lock changed".to_string()),
             change("vendor-dir", vendor_dir, &current.vendor_dir),
-            change("stack", stack, &current.stack),
         ]
         .into_iter()
         .flatten()
+        .chain(native_libraries.changes(&current.native_libraries))
         .collect()
     }
 }
@@ -92,7 +94,10 @@ mod tests {
             composer_json_sha256: "a".into(),
             composer_lock_sha256: "b".into(),
             vendor_dir: "vendor".into(),
-            stack: "debian 13 amd64".into(),
+            native_libraries: NativeLibraries {
+                stack: "debian 13 amd64".into(),
+                debian_packages: None,
+            },
         }
     }
 

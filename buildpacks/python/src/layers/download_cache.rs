@@ -7,18 +7,22 @@ use crate::package_manager::PackageManager;
 use libcnb::build::BuildContext;
 use libcnb::data::layer_name;
 use libtoolforge::layer::{LayerKey, cached_layer};
+use libtoolforge::stack::NativeLibraries;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
-/// Caches hold downloads, which any version of the tool can reuse or ignore; nothing
-/// invalidates them.
+/// Caches hold downloads, which any version of the tool can reuse or ignore, and the wheels the
+/// tool built from source distributions, which are only good for what they were compiled against.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct DownloadCacheKey {}
+pub(crate) struct DownloadCacheKey {
+    native_libraries: NativeLibraries,
+}
 
 impl LayerKey for DownloadCacheKey {
-    fn changes(&self, _current: &Self) -> Vec<String> {
-        Vec::new()
+    fn changes(&self, current: &Self) -> Vec<String> {
+        let Self { native_libraries } = self;
+        native_libraries.changes(&current.native_libraries)
     }
 }
 
@@ -33,6 +37,9 @@ pub(crate) fn open(
         PackageManager::Poetry => layer_name!("poetry-cache"),
         PackageManager::Uv => layer_name!("uv-cache"),
     };
-    let (layer, _) = cached_layer(context, name, false, false, &DownloadCacheKey {})?;
+    let key = DownloadCacheKey {
+        native_libraries: NativeLibraries::of(&context.target),
+    };
+    let (layer, _) = cached_layer(context, name, false, false, &key)?;
     Ok(layer.path())
 }

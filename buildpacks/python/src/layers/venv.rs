@@ -15,6 +15,7 @@ use libtoolforge::command::run_streamed;
 use libtoolforge::error::IoError;
 use libtoolforge::layer::{Cache, LayerKey, cached_layer, change};
 use libtoolforge::output::BuildOutput;
+use libtoolforge::stack::NativeLibraries;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -28,7 +29,8 @@ pub(crate) struct DependenciesLayerKey {
     pub(crate) tool_version: String,
     /// sha256 of each file that decides the dependencies, by path in the app.
     pub(crate) files: BTreeMap<String, String>,
-    pub(crate) stack: String,
+    /// The stack and the Debian packages layered on it: what compiled packages were built against.
+    pub(crate) native_libraries: NativeLibraries,
 }
 
 impl LayerKey for DependenciesLayerKey {
@@ -38,7 +40,7 @@ impl LayerKey for DependenciesLayerKey {
             tool,
             tool_version,
             files,
-            stack,
+            native_libraries,
         } = self;
         let mut changes: Vec<String> = [
             change("Python", python_version, &current.python_version),
@@ -46,10 +48,10 @@ impl LayerKey for DependenciesLayerKey {
             (tool == &current.tool)
                 .then(|| change(&format!("{tool} version"), tool_version, &current.tool_version))
                 .flatten(),
-            change("stack", stack, &current.stack),
         ]
         .into_iter()
         .flatten()
+        .chain(native_libraries.changes(&current.native_libraries))
         .collect();
         for (file, digest) in &current.files {
             match files.get(file) {
@@ -92,7 +94,7 @@ pub(crate) fn install(
         tool: manager.tool().to_string(),
         tool_version: manager.version().to_string(),
         files: digest_files(&context.app_dir, inputs.dependency_files)?,
-        stack: libtoolforge::stack::key(&context.target),
+        native_libraries: NativeLibraries::of(&context.target),
     };
     let (layer, cache) = cached_layer(context, layer_name!("venv"), true, true, &key)?;
     let venv = layer.path();
@@ -241,7 +243,10 @@ mod tests {
                 .iter()
                 .map(|(f, d)| ((*f).to_string(), (*d).to_string()))
                 .collect(),
-            stack: "debian 13 amd64".into(),
+            native_libraries: NativeLibraries {
+                stack: "debian 13 amd64".into(),
+                debian_packages: None,
+            },
         }
     }
 
