@@ -67,8 +67,8 @@ fn express_with_npm_serves_prunes_and_rebuilds_without_installing() {
 #[test]
 fn rebuild_runs_the_root_postinstall_script_again() {
     // The root package's postinstall writes generated.txt outside node_modules: a rebuild with
-    // nothing changed runs the install, scripts included, instead of reusing node_modules, so
-    // the image has the file as after the first build.
+    // nothing changed runs the install, scripts included, as the first build does, instead of
+    // reusing node_modules, so the image has the file as after the first build.
     let app = fixture("nodejs-postinstall");
     let generated = |image: &Image| {
         Run::toolforge(&image.0)
@@ -76,7 +76,9 @@ fn rebuild_runs_the_root_postinstall_script_again() {
             .launcher(&["cat generated.txt"])
             .output()
     };
+    let installs_again = "Installing at every build (node_modules is not kept): package.json has install-time scripts (postinstall)";
     let (built, image) = mirrored_build_ok(&app, "nodejs-postinstall");
+    built.assert_output_contains(installs_again);
     built.assert_output_contains("Running `npm ci --no-audit --no-fund`");
     let (code, stdout, stderr) = generated(&image);
     assert_eq!(
@@ -86,9 +88,7 @@ fn rebuild_runs_the_root_postinstall_script_again() {
     );
 
     let rebuilt = mirrored_build_into(&app, &image.0, &[]).expect_success();
-    rebuilt.assert_output_contains(
-        "Not reusing node_modules from the cache: package.json has install-time scripts (postinstall)",
-    );
+    rebuilt.assert_output_contains(installs_again);
     rebuilt.assert_output_contains("Running `npm ci --no-audit --no-fund`");
     let (code, stdout, stderr) = generated(&image);
     assert_eq!(
