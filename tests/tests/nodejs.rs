@@ -65,6 +65,35 @@ fn express_with_npm_serves_prunes_and_rebuilds_without_installing() {
 }
 
 #[test]
+fn rebuild_runs_the_root_postinstall_script_again() {
+    // The root package's postinstall writes generated.txt outside node_modules: a rebuild with
+    // nothing changed runs the install, scripts included, as the first build does, instead of
+    // reusing node_modules, so the image has the file as after the first build.
+    let app = fixture("nodejs-postinstall");
+    let assert_generated = |image: &Image| {
+        let (code, stdout, stderr) = Run::toolforge(&image.0)
+            .read_only()
+            .launcher(&["cat generated.txt"])
+            .output();
+        assert_eq!(
+            (code, stdout.as_str()),
+            (0, "written by postinstall\n"),
+            "{stderr}"
+        );
+    };
+    let installs_again = "Installing at every build (node_modules is not kept): package.json has install-time scripts (postinstall)";
+    let (built, image) = mirrored_build_ok(&app, "nodejs-postinstall");
+    built.assert_output_contains(installs_again);
+    built.assert_output_contains("Running `npm ci --no-audit --no-fund`");
+    assert_generated(&image);
+
+    let rebuilt = mirrored_build_into(&app, &image.0, &[]).expect_success();
+    rebuilt.assert_output_contains(installs_again);
+    rebuilt.assert_output_contains("Running `npm ci --no-audit --no-fund`");
+    assert_generated(&image);
+}
+
+#[test]
 fn pnpm_app() {
     let (built, image) = mirrored_build_ok(&fixture("nodejs-pnpm"), "nodejs-pnpm");
     built.assert_output_contains(

@@ -119,10 +119,11 @@ fn composer_app_installs_from_its_lock_and_rebuilds_without_installing() {
     assert!(stdout.contains("(cli)\nopcache_cli=off\n"), "{stdout}");
     assert!(stderr.is_empty(), "{stderr}");
 
-    // Unchanged composer.json and composer.lock: vendor/ comes back from the cache, no install.
+    // Unchanged composer.json and composer.lock: vendor/ comes back from the cache, and
+    // `composer install` over it finds nothing to install (its scripts and autoloader still run).
     let rebuilt = mirrored_build_into(app.path(), &image.0, &[]).expect_success();
     rebuilt.assert_output_contains("Reusing vendor/ from the cache");
-    assert!(!rebuilt.output.contains("composer install"), "{}", rebuilt.output);
+    rebuilt.assert_output_contains("Nothing to install, update or remove");
     assert!(
         !rebuilt.output.contains("Installing toolforge-example"),
         "{}",
@@ -130,6 +131,44 @@ fn composer_app_installs_from_its_lock_and_rebuilds_without_installing() {
     );
     let web = serve(&image);
     assert_page(&web, "/", &["Hello, Toolforge, from PHP 8.4."]);
+}
+
+/// What an image has outside vendor/ from `composer install`: the extension an installer plugin
+/// put under `installer-paths`, and the file the `post-install-cmd` script wrote.
+fn assert_installed_outside_vendor(image: &Image) {
+    let (code, stdout, stderr) = Run::toolforge(&image.0)
+        .read_only()
+        .launcher(&["cat generated.txt extensions/hello-extension/extension.json"])
+        .output();
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.starts_with("written by post-install-cmd\n"), "{stdout}");
+    assert!(stdout.contains("\"name\": \"HelloExtension\""), "{stdout}");
+}
+
+#[test]
+fn composer_rebuild_keeps_installer_paths_packages_and_script_output() {
+    // A MediaWiki-style app: composer/installers' `installer-paths` (here a stand-in plugin, as
+    // Packagist is not reachable) installs an extension into extensions/, outside vendor/, and a
+    // post-install-cmd script writes at the app root. An unchanged rebuild has both, as the
+    // first build has.
+    let app = fixture("php-composer-installers");
+    let (built, image) = mirrored_build_ok(&app, "php-composer-installers");
+    built.assert_output_contains("Installing toolforge-example/hello-extension (1.0.0)");
+    assert_installed_outside_vendor(&image);
+
+    let rebuilt = mirrored_build_into(&app, &image.0, &[]).expect_success();
+    rebuilt.assert_output_contains("Reusing vendor/ from the cache");
+    rebuilt.assert_output_contains(
+        "Running `composer install --no-dev --optimize-autoloader --no-interaction --no-progress`",
+    );
+    // Composer puts back only what is missing: the extension outside vendor/, not the plugin in it.
+    rebuilt.assert_output_contains("Package operations: 1 install, 0 updates, 0 removals");
+    assert!(
+        !rebuilt.output.contains("Installing toolforge-example/installers"),
+        "{}",
+        rebuilt.output
+    );
+    assert_installed_outside_vendor(&image);
 }
 
 #[test]

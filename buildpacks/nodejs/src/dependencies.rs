@@ -6,7 +6,7 @@ use crate::app::App;
 use crate::errors::{NodejsBuildpackError, Step};
 use crate::layers;
 use crate::layers::node_modules::{NodeModulesLayerKey, file_sha256};
-use crate::package_json::PACKAGE_JSON;
+use crate::package_json::{PACKAGE_JSON, PackageJson};
 use crate::package_manager::{Choice, Manager};
 use libcnb::build::BuildContext;
 use libtoolforge::build_env::BuildEnv;
@@ -29,12 +29,13 @@ fn run(
 }
 
 /// Installs the dependencies, or copies back the `node_modules` of the last build when the
-/// lockfile, package.json, Node.js and the package manager are unchanged.
+/// lockfile, package.json, Node.js and the package manager are unchanged and installing writes
+/// nothing else (`layers::node_modules::install_writes_elsewhere`).
 pub(crate) fn install(
     context: &BuildContext<NodejsBuildpack>,
     output: &mut BuildOutput,
     tools: Tools,
-    choice: &Choice,
+    (choice, package): (&Choice, &PackageJson),
     node_version: &str,
 ) -> Result<(), libcnb::Error<NodejsBuildpackError>> {
     let app_dir = &context.app_dir;
@@ -50,13 +51,25 @@ pub(crate) fn install(
         native_libraries: NativeLibraries::of(&context.target),
     };
     let kept = layers::node_modules::open(context, &key)?;
-    if choice.has_lockfile && kept.restorable(app_dir) {
-        output.detail("Reusing node_modules from the cache: the lockfile, package.json, Node.js and the package manager are unchanged; not installing");
-        kept.restore(app_dir).map_err(NodejsBuildpackError::Io)?;
-        return Ok(());
-    }
-    if let Some(line) = kept.cache.describe("node_modules") {
-        output.detail(&line);
+    // When installing writes more than node_modules, only the install itself, as a first build
+    // runs it, makes what a first build makes (`npm ci` would empty a restored node_modules anyway).
+    let writes_elsewhere = layers::node_modules::install_writes_elsewhere(app_dir, package);
+    match &writes_elsewhere {
+        Some(reason) if choice.has_lockfile => {
+            output.detail(&format!(
+                "Installing at every build (node_modules is not kept): {reason}"
+            ));
+        }
+        None if choice.has_lockfile && kept.restorable(app_dir) => {
+            output.detail("Reusing node_modules from the cache: the lockfile, package.json, Node.js and the package manager are unchanged; not installing");
+            kept.restore(app_dir).map_err(NodejsBuildpackError::Io)?;
+            return Ok(());
+        }
+        _ => {
+            if let Some(line) = kept.cache.describe("node_modules") {
+                output.detail(&line);
+            }
+        }
     }
     if !choice.has_lockfile {
         output.warning(&format!(
@@ -75,7 +88,8 @@ pub(crate) fn install(
             has_lockfile: choice.has_lockfile,
         },
     )?;
-    if choice.has_lockfile {
+    // A copy the next build would not restore is not worth keeping.
+    if choice.has_lockfile && writes_elsewhere.is_none() {
         kept.save(app_dir).map_err(NodejsBuildpackError::Io)?;
     }
     Ok(())

@@ -78,7 +78,13 @@ impl Buildpack for NodejsBuildpack {
             )?;
             env.prepend_path(bin);
         }
-        dependencies::install(&context, &mut output, (&env, &cache), &choice, &node_version)?;
+        dependencies::install(
+            &context,
+            &mut output,
+            (&env, &cache),
+            (&choice, &app.package),
+            &node_version,
+        )?;
         dependencies::build((&env, &cache), &mut output, &app, choice.manager)?;
 
         let mut result = BuildResultBuilder::new();

@@ -22,6 +22,8 @@ pub(crate) struct PackageJson {
     pub(crate) dependencies: BTreeMap<String, serde_json::Value>,
     #[serde(default)]
     pub(crate) dev_dependencies: BTreeMap<String, serde_json::Value>,
+    /// npm's and Yarn's workspaces (an array, or Yarn's `{"packages": […]}`).
+    pub(crate) workspaces: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]

@@ -1,5 +1,5 @@
 //! The app's Composer dependencies: `composer install` from the lock into the app's vendor
-//! directory, or the one kept from the last build (`layers::composer`).
+//! directory, over the one kept from the last build (`layers::composer`) when that is current.
 
 use crate::PhpBuildpack;
 use crate::composer::Composer;
@@ -11,7 +11,7 @@ use libtoolforge::output::BuildOutput;
 use libtoolforge::stack::NativeLibraries;
 use std::path::Path;
 
-/// `composer install` from the lock, or the vendor directory of the last build when composer.json,
+/// `composer install` from the lock, over the vendor directory of the last build when composer.json,
 /// composer.lock and PHP are unchanged.
 pub(crate) fn install_dependencies(
     context: &BuildContext<PhpBuildpack>,
@@ -52,22 +52,18 @@ pub(crate) fn install_dependencies(
         native_libraries: NativeLibraries::of(&context.target),
     };
     let kept = crate::layers::composer::open(context, &key)?;
-    if composer.has_lock() && kept.restorable(app_dir) {
+    // The kept vendor/ only spares `composer install` its work: over it, Composer finds the locked
+    // packages installed and installs nothing, yet still puts back what lives outside vendor/
+    // (it drops a package whose install path is missing, such as an `installer-paths` target,
+    // from the installed list and installs it again: `Factory::purgePackages`), and runs the
+    // scripts and the autoloader as a first build does.
+    let reused = composer.has_lock() && kept.restorable(app_dir);
+    if reused {
         output.step(&format!(
-            "Reusing {vendor_dir}/ from the cache: composer.json, composer.lock and PHP are unchanged; not installing"
+            "Reusing {vendor_dir}/ from the cache: composer.json, composer.lock and PHP are unchanged"
         ));
         kept.restore(app_dir).map_err(PhpBuildpackError::Io)?;
-        let args = ["dump-autoload", "--optimize", "--no-dev"];
-        output.detail(&format!("Running `composer {}`", args.join(" ")));
-        libtoolforge::command::run_streamed(&mut composer_command(&args)).map_err(|error| {
-            PhpBuildpackError::ComposerCommand {
-                step: ComposerStep::DumpAutoload,
-                error,
-            }
-        })?;
-        return Ok(());
-    }
-    if let Some(line) = kept.cache.describe(&format!("{vendor_dir}/")) {
+    } else if let Some(line) = kept.cache.describe(&format!("{vendor_dir}/")) {
         output.step(&line);
     }
     let args = [
@@ -84,7 +80,8 @@ pub(crate) fn install_dependencies(
             error,
         }
     })?;
-    if composer.has_lock() {
+    // A reused copy is still the one a first build installed: nothing to keep anew.
+    if composer.has_lock() && !reused {
         kept.save(app_dir).map_err(PhpBuildpackError::Io)?;
     }
     Ok(())

@@ -57,7 +57,6 @@ pub(crate) enum PhpBuildpackError {
 pub(crate) enum ComposerStep {
     ContentHash,
     Install,
-    DumpAutoload,
 }
 
 impl From<PhpBuildpackError> for libcnb::Error<PhpBuildpackError> {
@@ -196,14 +195,6 @@ pub(crate) fn error_message(error: &PhpBuildpackError) -> ErrorMessage {
                 .at(Location::file(COMPOSER_JSON))
                 .fix("run `composer install --no-dev` from a clean checkout and fix what it reports (a \
                       package, a repository, a script in composer.json)."),
-            ComposerStep::DumpAutoload => error
-                .message(
-                    "Generating Composer's autoloader failed",
-                    "`composer dump-autoload` failed; its output is quoted here.",
-                    true,
-                )
-                .at(Location::file(COMPOSER_JSON))
-                .fix("check composer.json's `autoload` section and its scripts."),
         },
 
         PhpBuildpackError::MissingDocumentRoot { document_root } => ErrorMessage::app(

@@ -1,6 +1,6 @@
 //! Composer's layers (cache only): `composer-cache`, Composer's download cache and home, and
-//! `vendor`, the vendor directory of the last install, copied back instead of installing when
-//! composer.json, composer.lock and PHP are unchanged.
+//! `vendor`, the vendor directory of the last install, copied back before `composer install` when
+//! composer.json, composer.lock and PHP are unchanged (Composer then only checks it).
 
 use crate::PhpBuildpack;
 use crate::errors::PhpBuildpackError;
