@@ -748,6 +748,20 @@ mod tests {
         )
     }
 
+    /// Downloads `url` expecting `file`: what arrived, or the error after checking that
+    /// nothing was left behind.
+    fn download(url: &str, file: &[u8]) -> Result<Vec<u8>, DownloadError> {
+        let dir = tempfile::tempdir().unwrap();
+        let destination = dir.path().join("runtime.tar.gz");
+        match downloader().download_verified(url, &sha256(file), &destination) {
+            Ok(()) => Ok(std::fs::read(&destination).unwrap()),
+            Err(error) => {
+                assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+                Err(error)
+            }
+        }
+    }
+
     /// Runs `work` and fails the test when it takes longer than `limit`.
     fn within<T: Send + 'static>(limit: Duration, work: impl FnOnce() -> T + Send + 'static) -> T {
         let (sender, receiver) = std::sync::mpsc::channel();
@@ -788,12 +802,7 @@ mod tests {
             }
         });
         let (url, requests) = serve_scripted(vec![drip]);
-        let dir = tempfile::tempdir().unwrap();
-        let destination = dir.path().join("runtime.tar.gz");
-        downloader()
-            .download_verified(&url, &sha256(BODY), &destination)
-            .unwrap();
-        assert_eq!(std::fs::read(&destination).unwrap(), BODY);
+        assert_eq!(download(&url, BODY).unwrap(), BODY);
         assert_eq!(requests.lock().unwrap().len(), 1);
     }
 
@@ -807,12 +816,7 @@ mod tests {
             }
         });
         let (url, requests) = serve_scripted(vec![answer_declaring(200, "", b"run", 7), resume]);
-        let dir = tempfile::tempdir().unwrap();
-        let destination = dir.path().join("runtime.tar.gz");
-        downloader()
-            .download_verified(&url, &sha256(b"runtime"), &destination)
-            .unwrap();
-        assert_eq!(std::fs::read(&destination).unwrap(), b"runtime");
+        assert_eq!(download(&url, b"runtime").unwrap(), b"runtime");
         let requests = requests.lock().unwrap();
         assert_eq!(requests.len(), 2);
         assert!(!requests[0].contains("range:"), "{}", requests[0]);
@@ -825,12 +829,7 @@ mod tests {
             answer_declaring(200, "", b"run", 7),
             answer(200, "", b"runtime"),
         ]);
-        let dir = tempfile::tempdir().unwrap();
-        let destination = dir.path().join("runtime.tar.gz");
-        downloader()
-            .download_verified(&url, &sha256(b"runtime"), &destination)
-            .unwrap();
-        assert_eq!(std::fs::read(&destination).unwrap(), b"runtime");
+        assert_eq!(download(&url, b"runtime").unwrap(), b"runtime");
         assert_eq!(requests.lock().unwrap().len(), 2);
     }
 
@@ -847,12 +846,7 @@ mod tests {
     #[test]
     fn retries_server_errors_then_verifies() {
         let (url, requests) = serve(vec![(503, b"busy"), (503, b"busy"), (200, b"runtime")]);
-        let dir = tempfile::tempdir().unwrap();
-        let destination = dir.path().join("runtime.tar.gz");
-        downloader()
-            .download_verified(&url, &sha256(b"runtime"), &destination)
-            .unwrap();
-        assert_eq!(std::fs::read(&destination).unwrap(), b"runtime");
+        assert_eq!(download(&url, b"runtime").unwrap(), b"runtime");
         assert_eq!(requests.lock().unwrap().len(), 3);
     }
 
@@ -863,17 +857,12 @@ mod tests {
                 .map(|_| answer_declaring(200, "", b"run", 7))
                 .collect(),
         );
-        let dir = tempfile::tempdir().unwrap();
-        let destination = dir.path().join("runtime.tar.gz");
-        let error = downloader()
-            .download_verified(&url, &sha256(b"runtime"), &destination)
-            .unwrap_err();
+        let error = download(&url, b"runtime").unwrap_err();
         let DownloadError::Transport { message, .. } = &error else {
             panic!("{error}");
         };
         assert_eq!(message, "the connection closed after 3 of 7 bytes");
         assert_eq!(requests.lock().unwrap().len(), ATTEMPTS as usize);
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
     }
 
     #[test]
@@ -883,14 +872,9 @@ mod tests {
             answer_declaring(200, "", b"runtime", 3),
             answer_declaring(200, "", b"runtime", 3),
         ]);
-        let dir = tempfile::tempdir().unwrap();
-        let destination = dir.path().join("runtime.tar.gz");
-        let error = downloader()
-            .download_verified(&url, &sha256(b"runtime"), &destination)
-            .unwrap_err();
+        let error = download(&url, b"runtime").unwrap_err();
         assert!(matches!(error, DownloadError::ChecksumMismatch { .. }), "{error}");
         assert_eq!(requests.lock().unwrap().len(), 2);
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
     }
 
     #[test]
@@ -899,12 +883,7 @@ mod tests {
             answer_declaring(200, "", b"runtime", 3),
             answer(200, "", b"runtime"),
         ]);
-        let dir = tempfile::tempdir().unwrap();
-        let destination = dir.path().join("runtime.tar.gz");
-        downloader()
-            .download_verified(&url, &sha256(b"runtime"), &destination)
-            .unwrap();
-        assert_eq!(std::fs::read(&destination).unwrap(), b"runtime");
+        assert_eq!(download(&url, b"runtime").unwrap(), b"runtime");
     }
 
     #[test]
@@ -914,12 +893,7 @@ mod tests {
             answer(206, "Content-Range: bytes 0-6/7\r\n", b"runtime"),
             answer(200, "", b"runtime"),
         ]);
-        let dir = tempfile::tempdir().unwrap();
-        let destination = dir.path().join("runtime.tar.gz");
-        downloader()
-            .download_verified(&url, &sha256(b"runtime"), &destination)
-            .unwrap();
-        assert_eq!(std::fs::read(&destination).unwrap(), b"runtime");
+        assert_eq!(download(&url, b"runtime").unwrap(), b"runtime");
         let requests = requests.lock().unwrap();
         assert!(!requests[2].contains("range:"), "{}", requests[2]);
     }
@@ -1026,14 +1000,9 @@ mod tests {
     #[test]
     fn checksum_mismatch_leaves_nothing() {
         let (url, requests) = serve(vec![(200, b"tampered"), (200, b"tampered")]);
-        let dir = tempfile::tempdir().unwrap();
-        let destination = dir.path().join("runtime.tar.gz");
-        let error = downloader()
-            .download_verified(&url, &sha256(b"runtime"), &destination)
-            .unwrap_err();
+        let error = download(&url, b"runtime").unwrap_err();
         assert!(matches!(error, DownloadError::ChecksumMismatch { .. }), "{error}");
         assert_eq!(requests.lock().unwrap().len(), 2);
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
     }
 
     #[test]
