@@ -419,6 +419,34 @@ fn parse_simulation(text: &str) -> Vec<Resolved> {
         .collect()
 }
 
+/// The installed packages of a dpkg status file and their versions.
+fn installed_versions(status: &str) -> BTreeMap<String, String> {
+    let mut versions = BTreeMap::new();
+    for entry in status.split("\n\n") {
+        let field = |name: &str| {
+            entry
+                .lines()
+                .find_map(|line| line.strip_prefix(name)?.strip_prefix(':'))
+                .map(str::trim)
+        };
+        if let (Some(package), Some(version), Some(state)) = (field("Package"), field("Version"), field("Status"))
+            && state.ends_with(" installed")
+        {
+            versions.insert(package.to_string(), version.to_string());
+        }
+    }
+    versions
+}
+
+/// STUB (behaviour before the fix): `resolved` unchanged.
+fn without_c_library(
+    resolved: Vec<Resolved>,
+    run_image: &BTreeMap<String, String>,
+) -> Result<Vec<Resolved>, Vec<Resolved>> {
+    let _ = run_image;
+    Ok(resolved)
+}
+
 /// The closest names to `wanted` among `names`: at most five, by edit distance, then by name.
 fn close_names<'a>(wanted: &str, names: impl Iterator<Item = &'a str>) -> Vec<String> {
     let limit = (wanted.len() / 3).clamp(1, 3);
@@ -1263,6 +1291,67 @@ mod tests {
                     version: "2.41-12+deb13u1".into(),
                     replaces: Some("2.41-12".into())
                 },
+            ]
+        );
+    }
+
+    /// The run image's dpkg status, abridged: its C library at 2.41-12.
+    const RUN_IMAGE: &str = "Package: libc6\nStatus: install ok installed\nVersion: 2.41-12\n\n\
+                             Package: libc-bin\nStatus: install ok installed\nVersion: 2.41-12\n\n\
+                             Package: bash\nStatus: install ok installed\nVersion: 5.2.37-2+b5\n\n\
+                             Package: gone\nStatus: deinstall ok config-files\nVersion: 1.0\n";
+
+    /// `apt-get install --simulate g++ libc6-dev`: libc6-dev and libc-dev-bin depend on libc6
+    /// and libc-bin of exactly their own version, which apt installs with them.
+    fn g_plus_plus(libc_version: &str) -> String {
+        let inst = |name: &str, old: Option<&str>, version: &str| match old {
+            Some(old) => format!("Inst {name} [{old}] ({version} Debian:13.1/stable [amd64])\n"),
+            None => format!("Inst {name} ({version} Debian:13.1/stable [amd64])\n"),
+        };
+        [
+            inst("libc-bin", Some("2.41-12"), libc_version),
+            inst("libc6", Some("2.41-12"), libc_version),
+            inst("libc-dev-bin", None, libc_version),
+            inst("linux-libc-dev", None, "6.12.48-1"),
+            inst("libc6-dev", None, libc_version),
+            inst("cpp-14-x86-64-linux-gnu", None, "14.2.0-19"),
+            inst("g++-14", None, "14.2.0-19"),
+            inst("g++", None, "4:14.2.0-1"),
+        ]
+        .concat()
+    }
+
+    #[test]
+    fn the_run_image_c_library_is_never_selected() {
+        let run_image = installed_versions(RUN_IMAGE);
+        assert_eq!(run_image.get("libc6").map(String::as_str), Some("2.41-12"));
+        assert!(!run_image.contains_key("gone"));
+        // apt reinstalls the run image's own version when its record differs from the archive's.
+        let selected = without_c_library(parse_simulation(&g_plus_plus("2.41-12")), &run_image).unwrap();
+        let names: Vec<&str> = selected.iter().map(|package| package.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "libc-dev-bin",
+                "linux-libc-dev",
+                "libc6-dev",
+                "cpp-14-x86-64-linux-gnu",
+                "g++-14",
+                "g++"
+            ]
+        );
+        // A newer C library than the run image's is not installed either: it is the conflict.
+        let conflict =
+            without_c_library(parse_simulation(&g_plus_plus("2.41-12+deb13u1")), &run_image).unwrap_err();
+        let conflict: Vec<(&str, &str, Option<&str>)> = conflict
+            .iter()
+            .map(|p| (p.name.as_str(), p.version.as_str(), p.replaces.as_deref()))
+            .collect();
+        assert_eq!(
+            conflict,
+            [
+                ("libc-bin", "2.41-12+deb13u1", Some("2.41-12")),
+                ("libc6", "2.41-12+deb13u1", Some("2.41-12"))
             ]
         );
     }

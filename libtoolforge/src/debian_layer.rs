@@ -151,6 +151,15 @@ impl PackagesLayerKey {
     }
 }
 
+impl PackagesLayerKey {
+    /// STUB (behaviour before the fix): the key, whatever failed.
+    #[must_use]
+    pub fn with_failed_steps(self, failed_steps: Vec<String>) -> Self {
+        let _ = failed_steps;
+        self
+    }
+}
+
 impl LayerKey for PackagesLayerKey {
     fn changes(&self, current: &Self) -> Vec<String> {
         let Self {
@@ -493,6 +502,21 @@ mod tests {
             php.changes(&key(&["php8.4-cli"], &[("php8.4-cli", "8.4.28-1~deb13u1")], "2")),
             ["buildpack layout 1 → 2"]
         );
+    }
+
+    #[test]
+    fn a_layer_whose_post_steps_failed_is_not_reused() {
+        let current = key(&["graphviz"], &[("graphviz", "2.42.4-3")], "");
+        let cached = current
+            .clone()
+            .with_failed_steps(vec!["fc-cache".into(), "dot -c".into()]);
+        let expected = ["fc-cache, dot -c failed when they were installed"];
+        assert_eq!(cached.changes(&current), expected);
+        // As the next build reads it back from the layer's metadata.
+        let text = toml::to_string(&cached).unwrap();
+        let read: PackagesLayerKey = toml::from_str(&text).unwrap();
+        assert_eq!(read.changes(&current), expected);
+        assert!(current.clone().with_failed_steps(Vec::new()).changes(&current).is_empty());
     }
 
     #[test]
