@@ -441,11 +441,33 @@ fn resolve_message(error: &AptError, name: &str) -> ErrorMessage {
                 message.excerpt(command.output_tail.clone())
             }
         }
+        AptError::CLibrary { needed_by, packages } => c_library_message(needed_by, packages),
         other => other.platform_message(
             &format!("Cannot resolve {name}"),
             "apt failed while working out what to install.",
         ),
     }
+}
+
+/// Packages the app named need another C library than the run image's: the stack lags behind
+/// Debian's archive, which the admins fix by rebuilding it.
+fn c_library_message(needed_by: &[String], packages: &[Resolved]) -> ErrorMessage {
+    let names = debian::quoted_list(needed_by);
+    ErrorMessage::platform(
+        "The packages need a newer C library than the run image's",
+        format!(
+            "{names} {} {}, and the stack's Debian repositories have no version of {} made for the \
+             run image's C library. The C library is never installed into the layer: every program \
+             runs with the run image's dynamic loader, which must not load a second libc.so.6.",
+            if needed_by.len() == 1 { "needs" } else { "need" },
+            debian::describe_c_library(packages),
+            if needed_by.len() == 1 { "it" } else { "them" },
+        ),
+    )
+    .fix(format!(
+        "leave out {names} until the Toolforge stack is rebuilt on Debian's current C library \
+         (the build image has compilers and the C library's headers already)."
+    ))
 }
 
 #[cfg(test)]
@@ -561,6 +583,31 @@ mod tests {
                     available: vec!["2.42.4-3".into()],
                 }),
                 location: Some(Location::line("project.toml", 3)),
+            },
+            &APP_PACKAGES
+        ));
+    }
+
+    #[test]
+    fn packages_that_need_a_newer_c_library() {
+        insta::assert_snapshot!(render(
+            &PackagesError::Resolve {
+                error: Box::new(AptError::CLibrary {
+                    needed_by: vec!["libc6-dev".into()],
+                    packages: vec![
+                        Resolved {
+                            name: "libc6".into(),
+                            version: "2.41-12+deb13u1".into(),
+                            replaces: Some("2.41-12".into()),
+                        },
+                        Resolved {
+                            name: "libc-bin".into(),
+                            version: "2.41-12+deb13u1".into(),
+                            replaces: Some("2.41-12".into()),
+                        },
+                    ],
+                }),
+                location: None,
             },
             &APP_PACKAGES
         ));
