@@ -29,6 +29,25 @@ pub const RUN_IMAGE_C_LIBRARY: [&str; 2] = ["libc6", "libc-bin"];
 /// whose versions must equal it).
 const C_LIBRARY_SOURCE: &str = "glibc";
 
+/// The build-time variable (never at launch) by which the apt buildpack tells later buildpacks
+/// which Debian packages its layer holds: [`packages_digest`] of them, for the cache keys of
+/// what those buildpacks compile against the packages. Unset when the layer holds none.
+pub const PACKAGES_DIGEST_ENV: &str = "TOOLFORGE_APT_PACKAGES_DIGEST";
+
+/// A short digest of the packages' names and exact versions, the same for the same set in any
+/// order; `None` for no packages.
+#[must_use]
+pub fn packages_digest(packages: &[Resolved]) -> Option<String> {
+    let mut lines: Vec<String> = packages
+        .iter()
+        .map(|package| format!("{}={}\n", package.name, package.version))
+        .collect();
+    lines.sort();
+    lines.dedup();
+    let digest = crate::download::sha256(lines.concat().as_bytes());
+    (!packages.is_empty()).then(|| digest[..16].to_string())
+}
+
 /// A package as the app asks for it: `name` or `name=version`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct PackageSpec {
@@ -182,7 +201,10 @@ pub fn describe_c_library(packages: &[Resolved]) -> String {
     by_version
         .iter()
         .map(|((version, run_image), names)| {
-            format!("{} {version} (the run image has {run_image})", names.join(" and "))
+            format!(
+                "{} {version} (the run image has {run_image})",
+                names.join(" and ")
+            )
         })
         .collect::<Vec<_>>()
         .join(", ")
@@ -326,7 +348,11 @@ impl Apt {
     }
 
     /// `apt-get install --simulate`, with the apt preferences file `preferences` if any.
-    fn simulate(&self, packages: &[PackageSpec], preferences: Option<&Path>) -> Result<Vec<Resolved>, AptError> {
+    fn simulate(
+        &self,
+        packages: &[PackageSpec],
+        preferences: Option<&Path>,
+    ) -> Result<Vec<Resolved>, AptError> {
         let mut command = self.command("apt-get");
         if let Some(preferences) = preferences {
             command
@@ -551,7 +577,8 @@ fn installed_versions(status: &str) -> BTreeMap<String, String> {
                 .find_map(|line| line.strip_prefix(name)?.strip_prefix(':'))
                 .map(str::trim)
         };
-        if let (Some(package), Some(version), Some(state)) = (field("Package"), field("Version"), field("Status"))
+        if let (Some(package), Some(version), Some(state)) =
+            (field("Package"), field("Version"), field("Status"))
             && state.ends_with(" installed")
         {
             versions.insert(package.to_string(), version.to_string());
@@ -586,7 +613,7 @@ fn without_c_library(
     }
 }
 
-/// apt preferences (apt_preferences(5)) that make `version` the candidate of every package of the
+/// apt preferences (`apt_preferences(5)`) that make `version` the candidate of every package of the
 /// C library's source that has it, above newer versions (990: preferred, never a downgrade).
 fn c_library_preferences(version: &str) -> String {
     format!("Package: src:{C_LIBRARY_SOURCE}\nPin: version {version}\nPin-Priority: 990\n")
@@ -1504,6 +1531,27 @@ mod tests {
             c_library_preferences("2.41-12"),
             "Package: src:glibc\nPin: version 2.41-12\nPin-Priority: 990\n"
         );
+    }
+
+    #[test]
+    fn packages_digests_are_stable() {
+        let package = |name: &str, version: &str| Resolved {
+            name: name.into(),
+            version: version.into(),
+            replaces: None,
+        };
+        let jq = package("jq", "1.7.1-6");
+        let libjq = package("libjq1", "1.7.1-6");
+        let digest = packages_digest(&[jq.clone(), libjq.clone()]).unwrap();
+        // The same between builds and buildpack versions: later buildpacks' caches are keyed on it.
+        assert_eq!(digest, "3ec0c4fc18d41d29");
+        assert_eq!(packages_digest(&[libjq.clone(), jq.clone()]).unwrap(), digest);
+        assert_ne!(
+            packages_digest(&[jq.clone(), package("libjq1", "1.7.1-6+deb13u1")]).unwrap(),
+            digest
+        );
+        assert_ne!(packages_digest(&[jq]).unwrap(), digest);
+        assert_eq!(packages_digest(&[]), None);
     }
 
     #[test]

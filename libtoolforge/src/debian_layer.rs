@@ -132,6 +132,10 @@ pub struct PackagesLayerKey {
     /// as layers made before it existed have it.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub layout: String,
+    /// The steps of `configure` that failed without failing the build (`fc-cache`), when the
+    /// layer was made: such a layer is never reused. Always empty in the current build's key.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failed_steps: Vec<String>,
 }
 
 impl PackagesLayerKey {
@@ -147,16 +151,15 @@ impl PackagesLayerKey {
                 .collect(),
             stack,
             layout: layout.to_string(),
+            failed_steps: Vec::new(),
         }
     }
-}
 
-impl PackagesLayerKey {
-    /// STUB (behaviour before the fix): the key, whatever failed.
+    /// The key to leave on a layer whose `configure` let `failed_steps` fail: the next build
+    /// sees them and makes the layer again.
     #[must_use]
     pub fn with_failed_steps(self, failed_steps: Vec<String>) -> Self {
-        let _ = failed_steps;
-        self
+        Self { failed_steps, ..self }
     }
 }
 
@@ -167,11 +170,18 @@ impl LayerKey for PackagesLayerKey {
             resolved,
             stack,
             layout,
+            failed_steps,
         } = self;
         let mut changes =
             debian::package_changes((requested, resolved), (&current.requested, &current.resolved));
         changes.extend(change("stack", stack, &current.stack));
         changes.extend(change("buildpack layout", layout, &current.layout));
+        if !failed_steps.is_empty() {
+            changes.push(format!(
+                "{} failed when they were installed",
+                failed_steps.join(", ")
+            ));
+        }
         changes
     }
 }
@@ -195,8 +205,11 @@ impl Installed {
 /// Opens the layer keyed on `requested`, `resolved`, the stack and the layout; unless the cache
 /// has exactly them, downloads `resolved` (apt checks each against the signed index), unpacks
 /// them ([`debian::unpack`]) and runs `configure` (what the buildpack does to a fresh install:
-/// what maintainer scripts would have generated, its own configuration). Then writes `env` of
-/// the layer's path, reused or not (usually [`debian::layer_env`] and the buildpack's own).
+/// what maintainer scripts would have generated, its own configuration), which returns the
+/// names of the steps it let fail (warned about, the build goes on): recorded in the layer's key,
+/// they make the next build install the layer again rather than reuse it incomplete. Then writes
+/// `env` of the layer's path, reused or not (usually [`debian::layer_env`] and the buildpack's
+/// own).
 ///
 /// # Errors
 ///
@@ -208,7 +221,7 @@ pub fn install<B>(
     apt: &Apt,
     layer: &PackagesLayer<'_>,
     (requested, resolved): (&[PackageSpec], &[Resolved]),
-    configure: impl FnOnce(&mut BuildOutput, &Path) -> Result<(), B::Error>,
+    configure: impl FnOnce(&mut BuildOutput, &Path) -> Result<Vec<String>, B::Error>,
     env: impl FnOnce(&Path) -> LayerEnv,
 ) -> libcnb::Result<Installed, B::Error>
 where
@@ -230,7 +243,10 @@ where
         let failed = |error: PackagesError| libcnb::Error::BuildpackError(B::Error::from(error));
         let debs = download(output, apt, resolved).map_err(failed)?;
         unpack(output, &path, &debs).map_err(failed)?;
-        configure(output, &path).map_err(libcnb::Error::BuildpackError)?;
+        let failed_steps = configure(output, &path).map_err(libcnb::Error::BuildpackError)?;
+        if !failed_steps.is_empty() {
+            keyed.write_metadata(key.with_failed_steps(failed_steps))?;
+        }
     }
     keyed.write_env(env(&path))?;
     Ok(Installed { path, cache })
@@ -538,7 +554,13 @@ mod tests {
         let text = toml::to_string(&cached).unwrap();
         let read: PackagesLayerKey = toml::from_str(&text).unwrap();
         assert_eq!(read.changes(&current), expected);
-        assert!(current.clone().with_failed_steps(Vec::new()).changes(&current).is_empty());
+        assert!(
+            current
+                .clone()
+                .with_failed_steps(Vec::new())
+                .changes(&current)
+                .is_empty()
+        );
     }
 
     #[test]
