@@ -332,8 +332,9 @@ impl Apt {
         let mut needed_by: Vec<String> = Vec::new();
         if packages.len() > 1 {
             for package in packages {
-                let alone = self.simulate(std::slice::from_ref(package), None)?;
-                if without_c_library(alone, &run_image).is_err() {
+                if let Ok(alone) = self.simulate(std::slice::from_ref(package), None)
+                    && without_c_library(alone, &run_image).is_err()
+                {
                     needed_by.push(package.name.clone());
                 }
             }
