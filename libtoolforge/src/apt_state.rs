@@ -20,8 +20,10 @@ use std::time::{Duration, SystemTime};
 const MAX_INDEX_AGE: Duration = Duration::from_hours(7 * 24);
 /// In the layer: the package list the index was last refreshed for.
 const REFRESHED_FOR: &str = "refreshed-for.txt";
-/// In the layer: what the buildpack made of that list with that index (its resolution).
-const RESOLUTION: &str = "resolution.toml";
+/// In the layer: what the buildpack made of that list with that index (its resolution). Named
+/// anew when what a resolution may hold changes, so that no older one is reused: before `-2`,
+/// one could hold the run image's C library ([`crate::debian::RUN_IMAGE_C_LIBRARY`]).
+const RESOLUTION: &str = "resolution-2.toml";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

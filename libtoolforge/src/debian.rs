@@ -16,6 +16,38 @@ use std::process::Command;
 /// Written by stacks/build.Dockerfile: the run image's dpkg status, before build packages.
 pub const RUN_IMAGE_STATUS: &str = "/usr/local/lib/toolforge-stack/run-image/dpkg-status";
 
+/// The run image's C library: the dynamic loader and the libraries it loads into every program
+/// (`libc6`: `ld-linux-x86-64.so.2`, `libc.so.6`, `libm.so.6`, NSS and iconv modules) and the
+/// programs built on its private interfaces (`libc-bin`: `ldconfig`, `iconv`, `locale`). They are
+/// never installed into a layer, whatever the version: the run image's `ld.so` stays the loader of
+/// every program, and a second `libc.so.6` first on `LD_LIBRARY_PATH` would not be its own build.
+/// Packages made for the run image's C library (its `libc6-dev`) are installed; packages that
+/// need another version of it are refused ([`AptError::CLibrary`]).
+pub const RUN_IMAGE_C_LIBRARY: [&str; 2] = ["libc6", "libc-bin"];
+
+/// The source package of [`RUN_IMAGE_C_LIBRARY`] (and of `libc6-dev`, `libc-dev-bin`, `locales`,
+/// whose versions must equal it).
+const C_LIBRARY_SOURCE: &str = "glibc";
+
+/// The build-time variable (never at launch) by which the apt buildpack tells later buildpacks
+/// which Debian packages its layer holds: [`packages_digest`] of them, for the cache keys of
+/// what those buildpacks compile against the packages. Unset when the layer holds none.
+pub const PACKAGES_DIGEST_ENV: &str = "TOOLFORGE_APT_PACKAGES_DIGEST";
+
+/// A short digest of the packages' names and exact versions, the same for the same set in any
+/// order; `None` for no packages.
+#[must_use]
+pub fn packages_digest(packages: &[Resolved]) -> Option<String> {
+    let mut lines: Vec<String> = packages
+        .iter()
+        .map(|package| format!("{}={}\n", package.name, package.version))
+        .collect();
+    lines.sort();
+    lines.dedup();
+    let digest = crate::download::sha256(lines.concat().as_bytes());
+    (!packages.is_empty()).then(|| digest[..16].to_string())
+}
+
 /// A package as the app asks for it: `name` or `name=version`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct PackageSpec {
@@ -95,6 +127,15 @@ pub enum AptError {
     },
     /// apt found no consistent set (conflicts, unmet dependencies, virtual packages).
     Unresolvable(CommandError),
+    /// The packages need another version of the run image's C library ([`RUN_IMAGE_C_LIBRARY`])
+    /// than the run image has, and the index has no version of them made for the run image's.
+    CLibrary {
+        /// The requested packages that need it (all of them when only together).
+        needed_by: Vec<String>,
+        /// The C library's packages as apt would install them; `replaces` is the run image's
+        /// version (`None`: it has none).
+        packages: Vec<Resolved>,
+    },
     /// apt or dpkg-deb failed otherwise (network, signatures).
     Command(CommandError),
     Io {
@@ -109,6 +150,13 @@ impl fmt::Display for AptError {
             Self::UnknownPackage { name, .. } => write!(f, "unknown package {name}"),
             Self::UnknownVersion { name, version, .. } => write!(f, "no version {version} of {name}"),
             Self::Unresolvable(error) | Self::Command(error) => write!(f, "{error}"),
+            Self::CLibrary { needed_by, packages } => write!(
+                f,
+                "{} {} {}",
+                quoted_list(needed_by),
+                if needed_by.len() == 1 { "needs" } else { "need" },
+                describe_c_library(packages)
+            ),
             Self::Io { what, error } => write!(f, "cannot {what}: {error}"),
         }
     }
@@ -127,6 +175,39 @@ impl AptError {
             _ => message,
         }
     }
+}
+
+/// `` `a`, `b` ``: package names as messages quote them.
+#[must_use]
+pub fn quoted_list(names: &[String]) -> String {
+    names
+        .iter()
+        .map(|name| format!("`{name}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `libc6 and libc-bin 2.41-12+deb13u1 (the run image has 2.41-12)`: `packages` by version.
+#[must_use]
+pub fn describe_c_library(packages: &[Resolved]) -> String {
+    let mut by_version: BTreeMap<(&str, &str), Vec<&str>> = BTreeMap::new();
+    for package in packages {
+        let run_image = package.replaces.as_deref().unwrap_or("none");
+        by_version
+            .entry((&package.version, run_image))
+            .or_default()
+            .push(&package.name);
+    }
+    by_version
+        .iter()
+        .map(|((version, run_image), names)| {
+            format!(
+                "{} {version} (the run image has {run_image})",
+                names.join(" and ")
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn io_error(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> AptError {
@@ -227,19 +308,87 @@ impl Apt {
 
     /// What installing `packages` takes, in apt's order: the packages themselves (unless the
     /// run image has them) and every dependency the run image lacks.
+    /// The run image's C library is never among them ([`RUN_IMAGE_C_LIBRARY`]).
     ///
     /// # Errors
     ///
-    /// Unknown packages or versions (with suggestions), unresolvable sets, apt failures.
+    /// Unknown packages or versions (with suggestions), unresolvable sets, apt failures;
+    /// [`AptError::CLibrary`] when they need another version of the run image's C library.
     pub fn resolve(&self, packages: &[PackageSpec]) -> Result<Vec<Resolved>, AptError> {
-        let simulation = run(self
-            .command("apt-get")
+        let run_image = self.installed_versions()?;
+        let other_c_library = match without_c_library(self.simulate(packages, None)?, &run_image) {
+            Ok(selected) => return Ok(selected),
+            Err(other_c_library) => other_c_library,
+        };
+        // apt takes the newest libc6-dev, which needs the newest libc6, while the index may still
+        // have the versions made for the run image's C library: prefer those, and only those.
+        if let Some(preferences) = self.prefer_run_image_c_library(&run_image)?
+            && let Ok(Ok(selected)) = self
+                .simulate(packages, Some(&preferences))
+                .map(|resolved| without_c_library(resolved, &run_image))
+        {
+            return Ok(selected);
+        }
+        let mut needed_by: Vec<String> = Vec::new();
+        if packages.len() > 1 {
+            for package in packages {
+                if let Ok(alone) = self.simulate(std::slice::from_ref(package), None)
+                    && without_c_library(alone, &run_image).is_err()
+                {
+                    needed_by.push(package.name.clone());
+                }
+            }
+        }
+        if needed_by.is_empty() {
+            needed_by = packages.iter().map(|package| package.name.clone()).collect();
+        }
+        Err(AptError::CLibrary {
+            needed_by,
+            packages: other_c_library,
+        })
+    }
+
+    /// `apt-get install --simulate`, with the apt preferences file `preferences` if any.
+    fn simulate(
+        &self,
+        packages: &[PackageSpec],
+        preferences: Option<&Path>,
+    ) -> Result<Vec<Resolved>, AptError> {
+        let mut command = self.command("apt-get");
+        if let Some(preferences) = preferences {
+            command
+                .arg("-o")
+                .arg(format!("Dir::Etc::Preferences={}", preferences.display()));
+        }
+        command
             .args(["install", "--simulate", "-q"])
-            .args(packages.iter().map(ToString::to_string)));
-        match simulation {
+            .args(packages.iter().map(ToString::to_string));
+        match run(&mut command) {
             Ok(text) => Ok(parse_simulation(&text)),
             Err(error) => Err(self.explain(error)),
         }
+    }
+
+    /// The installed packages of the status file apt resolves against (the run image's).
+    fn installed_versions(&self) -> Result<BTreeMap<String, String>, AptError> {
+        std::fs::read_to_string(&self.status)
+            .map(|status| installed_versions(&status))
+            .map_err(io_error(format!("read {}", self.status.display())))
+    }
+
+    /// An apt preferences file, in the private directory, that makes the C library's packages of
+    /// the run image's version the candidates; `None` when the run image has no C library.
+    fn prefer_run_image_c_library(
+        &self,
+        run_image: &BTreeMap<String, String>,
+    ) -> Result<Option<PathBuf>, AptError> {
+        let Some(version) = run_image.get(RUN_IMAGE_C_LIBRARY[0]) else {
+            return Ok(None);
+        };
+        let path = self.dir.join("run-image-c-library.pref");
+        std::fs::write(&path, c_library_preferences(version))
+            .map_err(io_error("write apt's preferences for the C library"))?;
+        Ok(Some(path))
     }
 
     fn explain(&self, error: CommandError) -> AptError {
@@ -417,6 +566,58 @@ fn parse_simulation(text: &str) -> Vec<Resolved> {
             })
         })
         .collect()
+}
+
+/// The installed packages of a dpkg status file and their versions.
+fn installed_versions(status: &str) -> BTreeMap<String, String> {
+    let mut versions = BTreeMap::new();
+    for entry in status.split("\n\n") {
+        let field = |name: &str| {
+            entry
+                .lines()
+                .find_map(|line| line.strip_prefix(name)?.strip_prefix(':'))
+                .map(str::trim)
+        };
+        if let (Some(package), Some(version), Some(state)) =
+            (field("Package"), field("Version"), field("Status"))
+            && state.ends_with(" installed")
+        {
+            versions.insert(package.to_string(), version.to_string());
+        }
+    }
+    versions
+}
+
+/// `resolved` without the packages of [`RUN_IMAGE_C_LIBRARY`], which are never installed: apt
+/// lists them at the run image's own version when its record differs from the index's. When
+/// apt would install one at another version than the run image has (a package needs a newer C
+/// library), those instead, each with the run image's version as `replaces`.
+fn without_c_library(
+    resolved: Vec<Resolved>,
+    run_image: &BTreeMap<String, String>,
+) -> Result<Vec<Resolved>, Vec<Resolved>> {
+    let (c_library, selected): (Vec<Resolved>, Vec<Resolved>) = resolved
+        .into_iter()
+        .partition(|package| RUN_IMAGE_C_LIBRARY.contains(&package.name.as_str()));
+    let other_versions: Vec<Resolved> = c_library
+        .into_iter()
+        .filter(|package| run_image.get(&package.name) != Some(&package.version))
+        .map(|package| Resolved {
+            replaces: run_image.get(&package.name).cloned(),
+            ..package
+        })
+        .collect();
+    if other_versions.is_empty() {
+        Ok(selected)
+    } else {
+        Err(other_versions)
+    }
+}
+
+/// apt preferences (`apt_preferences(5)`) that make `version` the candidate of every package of the
+/// C library's source that has it, above newer versions (990: preferred, never a downgrade).
+fn c_library_preferences(version: &str) -> String {
+    format!("Package: src:{C_LIBRARY_SOURCE}\nPin: version {version}\nPin-Priority: 990\n")
 }
 
 /// The closest names to `wanted` among `names`: at most five, by edit distance, then by name.
@@ -1265,6 +1466,93 @@ mod tests {
                 },
             ]
         );
+    }
+
+    /// The run image's dpkg status, abridged: its C library at 2.41-12.
+    const RUN_IMAGE: &str = "Package: libc6\nStatus: install ok installed\nVersion: 2.41-12\n\n\
+                             Package: libc-bin\nStatus: install ok installed\nVersion: 2.41-12\n\n\
+                             Package: bash\nStatus: install ok installed\nVersion: 5.2.37-2+b5\n\n\
+                             Package: gone\nStatus: deinstall ok config-files\nVersion: 1.0\n";
+
+    /// `apt-get install --simulate g++ libc6-dev`: libc6-dev and libc-dev-bin depend on libc6
+    /// and libc-bin of exactly their own version, which apt installs with them.
+    fn g_plus_plus(libc_version: &str) -> String {
+        let inst = |name: &str, old: Option<&str>, version: &str| match old {
+            Some(old) => format!("Inst {name} [{old}] ({version} Debian:13.1/stable [amd64])\n"),
+            None => format!("Inst {name} ({version} Debian:13.1/stable [amd64])\n"),
+        };
+        [
+            inst("libc-bin", Some("2.41-12"), libc_version),
+            inst("libc6", Some("2.41-12"), libc_version),
+            inst("libc-dev-bin", None, libc_version),
+            inst("linux-libc-dev", None, "6.12.48-1"),
+            inst("libc6-dev", None, libc_version),
+            inst("cpp-14-x86-64-linux-gnu", None, "14.2.0-19"),
+            inst("g++-14", None, "14.2.0-19"),
+            inst("g++", None, "4:14.2.0-1"),
+        ]
+        .concat()
+    }
+
+    #[test]
+    fn the_run_image_c_library_is_never_selected() {
+        let run_image = installed_versions(RUN_IMAGE);
+        assert_eq!(run_image.get("libc6").map(String::as_str), Some("2.41-12"));
+        assert!(!run_image.contains_key("gone"));
+        // apt reinstalls the run image's own version when its record differs from the archive's.
+        let selected = without_c_library(parse_simulation(&g_plus_plus("2.41-12")), &run_image).unwrap();
+        let names: Vec<&str> = selected.iter().map(|package| package.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "libc-dev-bin",
+                "linux-libc-dev",
+                "libc6-dev",
+                "cpp-14-x86-64-linux-gnu",
+                "g++-14",
+                "g++"
+            ]
+        );
+        // A newer C library than the run image's is not installed either: it is the conflict.
+        let conflict =
+            without_c_library(parse_simulation(&g_plus_plus("2.41-12+deb13u1")), &run_image).unwrap_err();
+        let conflict: Vec<(&str, &str, Option<&str>)> = conflict
+            .iter()
+            .map(|p| (p.name.as_str(), p.version.as_str(), p.replaces.as_deref()))
+            .collect();
+        assert_eq!(
+            conflict,
+            [
+                ("libc-bin", "2.41-12+deb13u1", Some("2.41-12")),
+                ("libc6", "2.41-12+deb13u1", Some("2.41-12"))
+            ]
+        );
+        // Then apt is asked again, preferring the C library's packages of the run image's version.
+        assert_eq!(
+            c_library_preferences("2.41-12"),
+            "Package: src:glibc\nPin: version 2.41-12\nPin-Priority: 990\n"
+        );
+    }
+
+    #[test]
+    fn packages_digests_are_stable() {
+        let package = |name: &str, version: &str| Resolved {
+            name: name.into(),
+            version: version.into(),
+            replaces: None,
+        };
+        let jq = package("jq", "1.7.1-6");
+        let libjq = package("libjq1", "1.7.1-6");
+        let digest = packages_digest(&[jq.clone(), libjq.clone()]).unwrap();
+        // The same between builds and buildpack versions: later buildpacks' caches are keyed on it.
+        assert_eq!(digest, "3ec0c4fc18d41d29");
+        assert_eq!(packages_digest(&[libjq.clone(), jq.clone()]).unwrap(), digest);
+        assert_ne!(
+            packages_digest(&[jq.clone(), package("libjq1", "1.7.1-6+deb13u1")]).unwrap(),
+            digest
+        );
+        assert_ne!(packages_digest(&[jq]).unwrap(), digest);
+        assert_eq!(packages_digest(&[]), None);
     }
 
     #[test]

@@ -132,6 +132,10 @@ pub struct PackagesLayerKey {
     /// as layers made before it existed have it.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub layout: String,
+    /// The steps of `configure` that failed without failing the build (`fc-cache`), when the
+    /// layer was made: such a layer is never reused. Always empty in the current build's key.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failed_steps: Vec<String>,
 }
 
 impl PackagesLayerKey {
@@ -147,7 +151,15 @@ impl PackagesLayerKey {
                 .collect(),
             stack,
             layout: layout.to_string(),
+            failed_steps: Vec::new(),
         }
+    }
+
+    /// The key to leave on a layer whose `configure` let `failed_steps` fail: the next build
+    /// sees them and makes the layer again.
+    #[must_use]
+    pub fn with_failed_steps(self, failed_steps: Vec<String>) -> Self {
+        Self { failed_steps, ..self }
     }
 }
 
@@ -158,11 +170,18 @@ impl LayerKey for PackagesLayerKey {
             resolved,
             stack,
             layout,
+            failed_steps,
         } = self;
         let mut changes =
             debian::package_changes((requested, resolved), (&current.requested, &current.resolved));
         changes.extend(change("stack", stack, &current.stack));
         changes.extend(change("buildpack layout", layout, &current.layout));
+        if !failed_steps.is_empty() {
+            changes.push(format!(
+                "{} failed when they were installed",
+                failed_steps.join(", ")
+            ));
+        }
         changes
     }
 }
@@ -186,8 +205,11 @@ impl Installed {
 /// Opens the layer keyed on `requested`, `resolved`, the stack and the layout; unless the cache
 /// has exactly them, downloads `resolved` (apt checks each against the signed index), unpacks
 /// them ([`debian::unpack`]) and runs `configure` (what the buildpack does to a fresh install:
-/// what maintainer scripts would have generated, its own configuration). Then writes `env` of
-/// the layer's path, reused or not (usually [`debian::layer_env`] and the buildpack's own).
+/// what maintainer scripts would have generated, its own configuration), which returns the
+/// names of the steps it let fail (warned about, the build goes on): recorded in the layer's key,
+/// they make the next build install the layer again rather than reuse it incomplete. Then writes
+/// `env` of the layer's path, reused or not (usually [`debian::layer_env`] and the buildpack's
+/// own).
 ///
 /// # Errors
 ///
@@ -199,7 +221,7 @@ pub fn install<B>(
     apt: &Apt,
     layer: &PackagesLayer<'_>,
     (requested, resolved): (&[PackageSpec], &[Resolved]),
-    configure: impl FnOnce(&mut BuildOutput, &Path) -> Result<(), B::Error>,
+    configure: impl FnOnce(&mut BuildOutput, &Path) -> Result<Vec<String>, B::Error>,
     env: impl FnOnce(&Path) -> LayerEnv,
 ) -> libcnb::Result<Installed, B::Error>
 where
@@ -221,7 +243,10 @@ where
         let failed = |error: PackagesError| libcnb::Error::BuildpackError(B::Error::from(error));
         let debs = download(output, apt, resolved).map_err(failed)?;
         unpack(output, &path, &debs).map_err(failed)?;
-        configure(output, &path).map_err(libcnb::Error::BuildpackError)?;
+        let failed_steps = configure(output, &path).map_err(libcnb::Error::BuildpackError)?;
+        if !failed_steps.is_empty() {
+            keyed.write_metadata(key.with_failed_steps(failed_steps))?;
+        }
     }
     keyed.write_env(env(&path))?;
     Ok(Installed { path, cache })
@@ -432,11 +457,33 @@ fn resolve_message(error: &AptError, name: &str) -> ErrorMessage {
                 message.excerpt(command.output_tail.clone())
             }
         }
+        AptError::CLibrary { needed_by, packages } => c_library_message(needed_by, packages),
         other => other.platform_message(
             &format!("Cannot resolve {name}"),
             "apt failed while working out what to install.",
         ),
     }
+}
+
+/// Packages the app named need another C library than the run image's: the stack lags behind
+/// Debian's archive, which the admins fix by rebuilding it.
+fn c_library_message(needed_by: &[String], packages: &[Resolved]) -> ErrorMessage {
+    let names = debian::quoted_list(needed_by);
+    ErrorMessage::platform(
+        "The packages need a newer C library than the run image's",
+        format!(
+            "{names} {} {}, and the stack's Debian repositories have no version of {} made for the \
+             run image's C library. The C library is never installed into the layer: every program \
+             runs with the run image's dynamic loader, which must not load a second libc.so.6.",
+            if needed_by.len() == 1 { "needs" } else { "need" },
+            debian::describe_c_library(packages),
+            if needed_by.len() == 1 { "it" } else { "them" },
+        ),
+    )
+    .fix(format!(
+        "leave out {names} until the Toolforge stack is rebuilt on Debian's current C library \
+         (the build image has compilers and the C library's headers already)."
+    ))
 }
 
 #[cfg(test)]
@@ -496,6 +543,27 @@ mod tests {
     }
 
     #[test]
+    fn a_layer_whose_post_steps_failed_is_not_reused() {
+        let current = key(&["graphviz"], &[("graphviz", "2.42.4-3")], "");
+        let cached = current
+            .clone()
+            .with_failed_steps(vec!["fc-cache".into(), "dot -c".into()]);
+        let expected = ["fc-cache, dot -c failed when they were installed"];
+        assert_eq!(cached.changes(&current), expected);
+        // As the next build reads it back from the layer's metadata.
+        let text = toml::to_string(&cached).unwrap();
+        let read: PackagesLayerKey = toml::from_str(&text).unwrap();
+        assert_eq!(read.changes(&current), expected);
+        assert!(
+            current
+                .clone()
+                .with_failed_steps(Vec::new())
+                .changes(&current)
+                .is_empty()
+        );
+    }
+
+    #[test]
     fn keys_are_sorted_and_read_from_older_layers() {
         let key = key(&["jq", "make=4.4.1-2"], &[("jq", "1.7.1-6")], "");
         assert_eq!(key.requested, ["jq", "make=4.4.1-2"]);
@@ -537,6 +605,31 @@ mod tests {
                     available: vec!["2.42.4-3".into()],
                 }),
                 location: Some(Location::line("project.toml", 3)),
+            },
+            &APP_PACKAGES
+        ));
+    }
+
+    #[test]
+    fn packages_that_need_a_newer_c_library() {
+        insta::assert_snapshot!(render(
+            &PackagesError::Resolve {
+                error: Box::new(AptError::CLibrary {
+                    needed_by: vec!["libc6-dev".into()],
+                    packages: vec![
+                        Resolved {
+                            name: "libc6".into(),
+                            version: "2.41-12+deb13u1".into(),
+                            replaces: Some("2.41-12".into()),
+                        },
+                        Resolved {
+                            name: "libc-bin".into(),
+                            version: "2.41-12+deb13u1".into(),
+                            replaces: Some("2.41-12".into()),
+                        },
+                    ],
+                }),
+                location: None,
             },
             &APP_PACKAGES
         ));

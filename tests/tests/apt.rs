@@ -202,6 +202,83 @@ fn heroku_table_and_alternatives() {
     assert!(stdout.contains("/tmp/red.png PNG 8x8 8x8+0+0"), "{stdout}");
 }
 
+#[test]
+fn libc6_dev_is_installed_without_a_second_c_library() {
+    let built = toolforge_tests::build(&fixture("apt-libc6-dev"), "apt-libc6-dev");
+    let image = Image(built.image.clone());
+    if !built.success {
+        // The one acceptable failure: the run image's C library is older than the archive's and
+        // the archive no longer has a libc6-dev made for it.
+        built.assert_one_error(&[
+            "! ERROR: The packages need a newer C library than the run image's",
+            "`libc6-dev` needs libc6",
+        ]);
+        return;
+    }
+    let section = apt_section(&built.output);
+    assert!(section.contains("Packages from Aptfile: libc6-dev"), "{section}");
+    assert!(
+        line_with(section, "  - libc6-dev ").contains("libc6-dev 2."),
+        "{section}"
+    );
+    let dependencies = line_with(section, "for libc6-dev (");
+    assert!(
+        !dependencies
+            .split([' ', ','])
+            .any(|name| name == "libc6" || name == "libc-bin"),
+        "{section}"
+    );
+    assert!(!section.contains("replaces the run image's"), "{section}");
+
+    let (code, stdout, stderr) = Run::toolforge(&image.0)
+        .read_only()
+        .launcher(&[
+            "bash",
+            "-c",
+            "id -u; find /layers/toolforge_apt/packages -name 'libc.so.6' -o -name 'ld-linux*' -o -name ldconfig; \
+             test -f /layers/toolforge_apt/packages/usr/include/stdio.h && echo headers",
+        ])
+        .output();
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert_eq!(stdout, "52503\nheaders\n", "{stderr}");
+    let (code, stdout, stderr) = Run::toolforge(&image.0).read_only().launcher(&["check"]).output();
+    assert_eq!((code, stdout.as_str()), (0, "52503\n"), "{stderr}");
+}
+
+#[test]
+fn a_layer_whose_font_cache_failed_is_installed_again() {
+    let app = fixture("apt-fontconfig");
+    let image = Image(unique_image_name("apt-fontconfig"));
+    // fontconfig's own variable points fc-cache at a configuration whose cache directory cannot
+    // be written: fc-cache fails, the build warns and goes on.
+    let broken = pack_build(
+        &app,
+        &image.0,
+        &builder(),
+        &["--env", "FONTCONFIG_FILE=/workspace/unwritable-cache.conf"],
+    )
+    .expect_success();
+    let section = apt_section(&broken.output);
+    assert!(section.contains("fc-cache failed:"), "{section}");
+
+    // Same packages, same stack: the layer is installed again, not reused without its cache.
+    let rebuilt = pack_build(&app, &image.0, &builder(), &[]).expect_success();
+    let section = apt_section(&rebuilt.output);
+    assert!(
+        section.contains("Not reusing cached packages: fc-cache failed when they were installed"),
+        "{section}"
+    );
+    assert!(!section.contains("fc-cache failed:"), "{section}");
+
+    // Complete now: reused.
+    let again = pack_build(&app, &image.0, &builder(), &[]).expect_success();
+    let section = apt_section(&again.output);
+    assert!(section.contains("Reusing packages from the cache"), "{section}");
+    let (code, stdout, stderr) = Run::toolforge(&image.0).read_only().launcher(&["check"]).output();
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.ends_with("52503\n"), "{stdout}{stderr}");
+}
+
 /// Builds a bad app (with a Procfile, so that a group passes detection): it must fail with
 /// exactly one of our errors containing `expected`.
 fn assert_fails_with(files: &[(&str, &[u8])], expected: &[&str]) -> Build {

@@ -68,7 +68,7 @@ pub(crate) fn install(
         apt,
         &PackagesLayer::new(layer_name!("php"), "PHP").layout(LAYOUT),
         (requested, resolved),
-        configure,
+        |output, path| configure(output, path).map(|()| Vec::new()),
         |path| layer_env(path, vendor_bin),
     )?;
     // Always the launcher of this buildpack version, also in a reused layer.
