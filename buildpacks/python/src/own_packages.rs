@@ -19,24 +19,36 @@ use std::path::{Path, PathBuf};
 /// `./lib[extra]`, `name @ file:///…`). Empty when there are none, or when the lock cannot be
 /// read: the installer then reports that itself.
 pub(crate) fn find(manager: PackageManager, app_dir: &Path) -> Vec<String> {
+    local_requirements(manager, app_dir, false)
+}
+
+/// The files, relative to the app, that decide what the app's local packages, editable or not,
+/// depend on and which commands they install: a directory's `pyproject.toml`, `setup.py` and
+/// `setup.cfg`, or the archive itself. The packages are reinstalled without their dependencies,
+/// and editable ones not at all, so a change here must rebuild the environment. For requirements.txt
+/// and Pipfile.lock (uv.lock has the dependencies of uv's local packages).
+pub(crate) fn metadata_files(manager: PackageManager, app_dir: &Path) -> Vec<PathBuf> {
+    metadata_files_of(&local_requirements(manager, app_dir, true))
+}
+
+fn local_requirements(manager: PackageManager, app_dir: &Path, with_editable: bool) -> Vec<String> {
     let read = |file: &Path| std::fs::read_to_string(app_dir.join(file)).unwrap_or_default();
     match manager {
         PackageManager::Uv => uv_lock_local_packages(&read(Path::new("uv.lock"))),
         PackageManager::PipRequirements => requirement_files(app_dir)
             .iter()
-            .flat_map(|file| requirements(&read(file)))
+            .flat_map(|file| requirements(&read(file), with_editable))
             .filter(|requirement| is_local(requirement, app_dir))
             .collect(),
-        PackageManager::Pipenv => pipfile_lock_local_packages(&read(Path::new("Pipfile.lock"))),
+        PackageManager::Pipenv => {
+            pipfile_lock_local_packages(&read(Path::new("Pipfile.lock")), with_editable)
+        }
         PackageManager::Poetry | PackageManager::PipProject => Vec::new(),
     }
 }
 
-/// The files, relative to the app, that decide what the local requirements among `requirements`
-/// depend on: a directory's `pyproject.toml`, `setup.py` and `setup.cfg`, or the archive itself.
-/// (The packages are reinstalled without their dependencies; a change here must rebuild the
-/// environment.) Paths outside the app are left out: nothing of theirs is in the image.
-pub(crate) fn metadata_files(requirements: &[String]) -> Vec<PathBuf> {
+/// See [`metadata_files`]; paths outside the app are left out: nothing of theirs is in the image.
+fn metadata_files_of(requirements: &[String]) -> Vec<PathBuf> {
     requirements
         .iter()
         .filter_map(|requirement| {
@@ -60,9 +72,9 @@ pub(crate) fn metadata_files(requirements: &[String]) -> Vec<PathBuf> {
 }
 
 /// The requirements of a requirements file, one per logical line (continuations joined, comments
-/// and options removed, a requirement's own options such as `--hash` cut off); editable
-/// requirements (`-e`) are options, so not among them.
-fn requirements(text: &str) -> Vec<String> {
+/// and options removed, a requirement's own options such as `--hash` cut off); editable ones
+/// (`-e ./lib`, `--editable=.`) only `with_editable`.
+fn requirements(text: &str, with_editable: bool) -> Vec<String> {
     text.replace("\\\n", " ")
         .lines()
         .filter_map(|line| {
@@ -70,6 +82,14 @@ fn requirements(text: &str) -> Vec<String> {
             let line = match line.find(" #").or_else(|| line.find("\t#")) {
                 Some(comment) => &line[..comment],
                 None => line,
+            };
+            let line = line.trim();
+            let editable = ["--editable=", "--editable ", "-e"]
+                .iter()
+                .find_map(|option| line.strip_prefix(option));
+            let line = match editable {
+                Some(requirement) if with_editable => requirement,
+                _ => line,
             };
             let words: Vec<&str> = line
                 .split_whitespace()
@@ -119,7 +139,15 @@ struct UvLock {
 struct UvLockPackage {
     name: String,
     #[serde(default)]
-    source: BTreeMap<String, IgnoredAny>,
+    source: UvLockSource,
+}
+
+/// The kinds of source that are the app's files (others, such as `registry`, are ignored).
+#[derive(Default, Deserialize)]
+struct UvLockSource {
+    editable: Option<IgnoredAny>,
+    directory: Option<IgnoredAny>,
+    path: Option<IgnoredAny>,
 }
 
 /// The packages of uv.lock built from the app's files: the project and workspace members
@@ -132,9 +160,12 @@ fn uv_lock_local_packages(text: &str) -> Vec<String> {
     lock.package
         .into_iter()
         .filter(|package| {
-            ["editable", "directory", "path"]
-                .iter()
-                .any(|kind| package.source.contains_key(*kind))
+            let UvLockSource {
+                editable,
+                directory,
+                path,
+            } = &package.source;
+            editable.is_some() || directory.is_some() || path.is_some()
         })
         .map(|package| package.name)
         .collect()
@@ -156,14 +187,15 @@ struct PipfileLockEntry {
     markers: Option<String>,
 }
 
-/// The non-editable `path` entries of Pipfile.lock's default packages, as pip requirements.
-fn pipfile_lock_local_packages(text: &str) -> Vec<String> {
+/// The `path` entries of Pipfile.lock's default packages (editable ones only `with_editable`), as
+/// pip requirements.
+fn pipfile_lock_local_packages(text: &str, with_editable: bool) -> Vec<String> {
     let Ok(lock) = serde_json::from_str::<PipfileLock>(text) else {
         return Vec::new();
     };
     lock.default
         .into_values()
-        .filter(|entry| !entry.editable)
+        .filter(|entry| with_editable || !entry.editable)
         .filter_map(|entry| {
             let mut requirement = entry.path?;
             if !entry.extras.is_empty() {
@@ -186,8 +218,15 @@ mod tests {
         let text = "flask==3.1 --hash=sha256:abc \\\n    --hash=sha256:def\n# a comment\n-e ./editable\n\
                     -r base.txt\n. # the app itself\n./lib[extra] ; python_version >= '3'\n\n--index-url x\n";
         assert_eq!(
-            requirements(text),
+            requirements(text, false),
             ["flask==3.1", ".", "./lib[extra] ; python_version >= '3'"]
+        );
+        assert_eq!(
+            requirements(
+                "-e ./editable\n--editable=../other\n-e\tgit+https://x/y.git#egg=y\n.\n",
+                true
+            ),
+            ["./editable", "../other", "git+https://x/y.git#egg=y", "."]
         );
     }
 
@@ -234,7 +273,7 @@ mod tests {
         std::fs::write(dir.path().join("constraints.txt"), "./not-installed\n").unwrap();
         assert_eq!(find(PackageManager::PipRequirements, dir.path()), [".[web]"]);
         assert_eq!(
-            metadata_files(&[".[web]".into(), "./lib/".into(), "../x".into(), "/abs".into()]),
+            metadata_files_of(&[".[web]".into(), "./lib/".into(), "../x".into(), "/abs".into()]),
             [
                 "pyproject.toml",
                 "setup.py",
@@ -246,7 +285,7 @@ mod tests {
             .map(PathBuf::from)
         );
         assert_eq!(
-            metadata_files(&["./wheels/app-1.0-py3-none-any.whl".into()]),
+            metadata_files_of(&["./wheels/app-1.0-py3-none-any.whl".into()]),
             [PathBuf::from("wheels/app-1.0-py3-none-any.whl")]
         );
     }
@@ -305,9 +344,13 @@ source = { virtual = "." }
             "web": {"path": "./web", "extras": ["async", "db"], "markers": "python_version >= '3.11'"}
         }, "develop": {"tool": {"path": "./tool"}}}"#;
         assert_eq!(
-            pipfile_lock_local_packages(lock),
+            pipfile_lock_local_packages(lock, false),
             [".", "./web[async,db] ; python_version >= '3.11'"]
         );
-        assert!(pipfile_lock_local_packages("{").is_empty());
+        assert_eq!(
+            pipfile_lock_local_packages(lock, true),
+            ["./lib", ".", "./web[async,db] ; python_version >= '3.11'"]
+        );
+        assert!(pipfile_lock_local_packages("{", false).is_empty());
     }
 }

@@ -138,9 +138,9 @@ pub(crate) fn dependency_files(choice: &Choice, app_dir: &Path) -> Vec<PathBuf> 
         PackageManager::PipProject => {
             files.extend(["pyproject.toml", "setup.py", "setup.cfg"].map(PathBuf::from));
         }
-        PackageManager::PipRequirements | PackageManager::Pipenv => files.extend(
-            own_packages::metadata_files(&own_packages::find(choice.manager, app_dir)),
-        ),
+        PackageManager::PipRequirements | PackageManager::Pipenv => {
+            files.extend(own_packages::metadata_files(choice.manager, app_dir));
+        }
         PackageManager::Poetry | PackageManager::Uv => {}
     }
     files.sort();

@@ -468,12 +468,12 @@ mod tests {
         std::fs::create_dir_all(&package).unwrap();
         let old = dir.path().join("lib/python3.13/site-packages/flask.py");
         std::fs::write(&old, "").unwrap();
-        let an_hour_ago = SystemTime::now() - Duration::from_secs(3600);
+        let an_hour_ago = SystemTime::now() - Duration::from_hours(1);
         std::fs::File::options()
             .write(true)
             .open(&old)
             .unwrap()
-            .set_modified(an_hour_ago - Duration::from_secs(60))
+            .set_modified(an_hour_ago - Duration::from_mins(1))
             .unwrap();
         for file in ["__init__.py", "cli.py", "data.json"] {
             std::fs::write(package.join(file), "").unwrap();
