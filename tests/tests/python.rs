@@ -96,6 +96,68 @@ fn fastapi_with_uv_on_python_3_11() {
     assert_index(&serve(&image), "python-fastapi-uv", "3.11");
 }
 
+/// Runs a bash script as a Toolforge job (`launcher`, uid 52503, read-only); returns its stdout.
+fn job(image: &Image, script: &str) -> String {
+    let (code, stdout, stderr) = Run::toolforge(&image.0)
+        .read_only()
+        .launcher(&["bash", "-c", script])
+        .output();
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    stdout
+}
+
+#[test]
+fn the_apps_own_package_is_installed_from_the_current_source_at_every_build() {
+    // A uv project with a [build-system]: uv installs it into the venv as a copy (src layout, a
+    // console script), so a reused venv would run the code of the build that made it.
+    let app = fixture_copy("python-uv-package");
+    let message = app.path().join("src/greeting/__init__.py");
+    let set_message = |text: &str| std::fs::write(&message, format!("MESSAGE = \"{text}\"\n")).unwrap();
+    let (built, image) = mirrored_build_ok(app.path(), "python-uv-package");
+    built.assert_output_contains("Dependencies: uv.lock (installed with uv 0.13.9)");
+    // From /workspace, `greeting` is only importable from the venv (it is under src/).
+    let greet = "greet; python -c 'import greeting; print(greeting.__file__)'";
+    assert_eq!(
+        job(&image, greet),
+        "greeting 1\n/layers/toolforge_python/venv/lib/python3.13/site-packages/greeting/__init__.py\n"
+    );
+
+    // Only the code changes: the venv is reused, the app's own package is installed anew.
+    set_message("greeting 2");
+    let rebuilt = mirrored_build_into(app.path(), &image.0, &[]).expect_success();
+    rebuilt.assert_output_contains("Reusing dependencies from the cache");
+    rebuilt.assert_output_contains("Installing the app's own packages from its source: toolforge-greeting");
+    assert!(job(&image, greet).starts_with("greeting 2\n"));
+
+    // The console script renamed: the old one is gone.
+    let pyproject = app.path().join("pyproject.toml");
+    let text = std::fs::read_to_string(&pyproject).unwrap();
+    std::fs::write(&pyproject, text.replace("greet = ", "hello = ")).unwrap();
+    let renamed = mirrored_build_into(app.path(), &image.0, &[]).expect_success();
+    renamed.assert_output_contains("Not reusing cached dependencies: pyproject.toml changed");
+    assert_eq!(
+        job(&image, "hello; command -v greet || echo no greet"),
+        "greeting 2\nno greet\n"
+    );
+
+    // pip, with the app itself in requirements.txt (not editable): the same rule.
+    std::fs::write(app.path().join("requirements.txt"), ".\n").unwrap();
+    let with_pip = mirrored_build_into(app.path(), &image.0, &[]).expect_success();
+    with_pip.assert_output_contains("Dependencies: requirements.txt (installed with pip 26.3)");
+    assert!(job(&image, "hello").starts_with("greeting 2\n"));
+    set_message("greeting 3");
+    let rebuilt = mirrored_build_into(app.path(), &image.0, &[]).expect_success();
+    rebuilt.assert_output_contains("Reusing dependencies from the cache");
+    rebuilt.assert_output_contains("Installing the app's own packages from its source: .");
+    assert_eq!(
+        job(
+            &image,
+            "hello; python -c 'import greeting; print(greeting.__file__)'"
+        ),
+        "greeting 3\n/layers/toolforge_python/venv/lib/python3.13/site-packages/greeting/__init__.py\n"
+    );
+}
+
 #[test]
 fn poetry_app_gets_the_newest_python_its_project_allows() {
     let (built, image) = mirrored_build_ok(&fixture("python-poetry"), "python-poetry");

@@ -3,6 +3,7 @@ mod django;
 mod environment;
 mod errors;
 mod layers;
+mod own_packages;
 mod package_manager;
 mod python_version;
 
@@ -79,6 +80,7 @@ impl Buildpack for PythonBuildpack {
         let download_cache = layers::download_cache::open(&context, choice.manager)?;
         output.step("Dependencies");
         let dependency_files = package_manager::dependency_files(&choice, &context.app_dir);
+        let own_packages = own_packages::find(choice.manager, &context.app_dir);
         let venv = layers::venv::install(
             &context,
             &mut output,
@@ -89,6 +91,7 @@ impl Buildpack for PythonBuildpack {
                 python_version: &python_version,
                 tool_bin: &tool_bin,
                 download_cache: &download_cache,
+                own_packages: &own_packages,
                 env: &env,
             },
         )?;

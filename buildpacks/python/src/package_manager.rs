@@ -6,6 +6,7 @@
 //! Toolforge's previous builder only read it: a tool that exported one beside a lockfile builds
 //! as it did. The build says which file it used and which it ignored.
 
+use crate::own_packages;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
@@ -133,8 +134,14 @@ pub(crate) fn dependency_files(choice: &Choice, app_dir: &Path) -> Vec<PathBuf> 
         PackageManager::Poetry => vec![PathBuf::from("poetry.lock"), PathBuf::from("pyproject.toml")],
         PackageManager::Uv => vec![PathBuf::from("uv.lock"), PathBuf::from("pyproject.toml")],
     };
-    if choice.manager == PackageManager::PipProject {
-        files.extend(["pyproject.toml", "setup.py", "setup.cfg"].map(PathBuf::from));
+    match choice.manager {
+        PackageManager::PipProject => {
+            files.extend(["pyproject.toml", "setup.py", "setup.cfg"].map(PathBuf::from));
+        }
+        PackageManager::PipRequirements | PackageManager::Pipenv => {
+            files.extend(own_packages::metadata_files(choice.manager, app_dir));
+        }
+        PackageManager::Poetry | PackageManager::Uv => {}
     }
     files.sort();
     files.dedup();
@@ -142,9 +149,22 @@ pub(crate) fn dependency_files(choice: &Choice, app_dir: &Path) -> Vec<PathBuf> 
     files
 }
 
+/// requirements.txt and the files it includes with `-r` (recursively), not constraints files:
+/// the files whose lines pip installs, relative to the app.
+pub(crate) fn requirement_files(app_dir: &Path) -> Vec<PathBuf> {
+    included(app_dir, Path::new("requirements.txt"), &["--requirement", "-r"])
+}
+
 /// A requirements file and every file it includes with `-r`/`-c` (recursively), relative to
 /// the app, in the order found.
 fn requirements_with_includes(app_dir: &Path, file: &Path) -> Vec<PathBuf> {
+    included(app_dir, file, &INCLUDE_OPTIONS)
+}
+
+const INCLUDE_OPTIONS: [&str; 4] = ["--requirement", "--constraint", "-r", "-c"];
+
+/// `file` and the files it includes with `options`, recursively.
+fn included(app_dir: &Path, file: &Path, options: &[&str]) -> Vec<PathBuf> {
     let mut found = vec![file.to_path_buf()];
     let mut index = 0;
     while let Some(current) = found.get(index).cloned() {
@@ -153,7 +173,7 @@ fn requirements_with_includes(app_dir: &Path, file: &Path) -> Vec<PathBuf> {
             continue;
         };
         let base = current.parent().unwrap_or(Path::new(""));
-        for include in includes(&text) {
+        for include in includes(&text, options) {
             let path = normalize(&base.join(include));
             if !found.contains(&path) {
                 found.push(path);
@@ -163,12 +183,13 @@ fn requirements_with_includes(app_dir: &Path, file: &Path) -> Vec<PathBuf> {
     found
 }
 
-/// The files named by `-r`, `--requirement`, `-c`, `--constraint` lines.
-fn includes(text: &str) -> Vec<&str> {
+/// The files named by lines of `options` (long ones first): `-r`, `--requirement`, `-c`,
+/// `--constraint`.
+fn includes<'a>(text: &'a str, options: &[&str]) -> Vec<&'a str> {
     text.lines()
         .map(|line| line.split(" #").next().unwrap_or_default().trim())
         .filter_map(|line| {
-            for option in ["--requirement", "--constraint", "-r", "-c"] {
+            for option in options {
                 let Some(rest) = line.strip_prefix(option) else {
                     continue;
                 };
@@ -188,7 +209,8 @@ fn includes(text: &str) -> Vec<&str> {
         .collect()
 }
 
-fn normalize(path: &Path) -> PathBuf {
+/// `path` without `.` components and with `..` applied.
+pub(crate) fn normalize(path: &Path) -> PathBuf {
     let mut normalized = PathBuf::new();
     for component in path.components() {
         match component {
@@ -262,7 +284,7 @@ mod tests {
         let text = "flask==3.1\n-r base.txt\n--requirement=more/dev.txt # comment\n-c constraints.txt\n\
                     --constraint   pins.txt\n-rnospace.txt\n--requirements-typo.txt\n# -r commented.txt\n";
         assert_eq!(
-            includes(text),
+            includes(text, &INCLUDE_OPTIONS),
             [
                 "base.txt",
                 "more/dev.txt",
@@ -292,6 +314,25 @@ mod tests {
         assert_eq!(
             dependency_files(&choice, dir.path()),
             ["constraints.txt", "requirements/base.txt", "requirements.txt"].map(PathBuf::from)
+        );
+    }
+
+    #[test]
+    fn the_metadata_of_local_projects_decides_their_dependencies() {
+        // `.` and `./lib` install the app's own projects, with the dependencies their metadata names.
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("lib")).unwrap();
+        std::fs::write(
+            dir.path().join("requirements.txt"),
+            ".\n./lib[extra] ; python_version >= '3'\n",
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("pyproject.toml"), "[project]\nname = 'app'\n").unwrap();
+        std::fs::write(dir.path().join("lib/setup.py"), "").unwrap();
+        let choice = choose_from(&["requirements.txt", "pyproject.toml"], true).unwrap();
+        assert_eq!(
+            dependency_files(&choice, dir.path()),
+            ["lib/setup.py", "pyproject.toml", "requirements.txt"].map(PathBuf::from)
         );
     }
 }

@@ -1,7 +1,9 @@
 //! The `venv` layer: a virtual environment with the app's dependencies, for build and launch.
 //! Named so that it sorts after `python`: the lifecycle prepends each layer's `bin` to PATH in
-//! the order of the layer names, so the environment's `python` comes first. Reused without running any installer while Python, the tool and the dependency files
-//! are unchanged.
+//! the order of the layer names, so the environment's `python` comes first. Reused while Python,
+//! the tool and the dependency files are unchanged: then only the app's own packages (see
+//! [`crate::own_packages`]) are installed again, from the current source, and no installer
+//! resolves anything.
 
 use crate::PythonBuildpack;
 use crate::environment::compile_bytecode;
@@ -20,6 +22,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::{Duration, SystemTime};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -78,6 +81,8 @@ pub(crate) struct Inputs<'a> {
     pub(crate) python_version: &'a str,
     pub(crate) tool_bin: &'a Path,
     pub(crate) download_cache: &'a Path,
+    /// The app's own packages, as [`crate::own_packages::find`] names them.
+    pub(crate) own_packages: &'a [String],
     /// With Python and the tool on PATH.
     pub(crate) env: &'a BuildEnv,
 }
@@ -102,12 +107,15 @@ pub(crate) fn install(
     if let Some(line) = cache.describe("dependencies") {
         output.detail(&line);
     }
+    let mut env = inputs.env.clone();
+    env.prepend_path(venv.join("bin"));
     if cache == Cache::Reused {
+        if !inputs.own_packages.is_empty() {
+            reinstall_own_packages(output, inputs, &venv, &env)?;
+        }
         return Ok(venv);
     }
 
-    let mut env = inputs.env.clone();
-    env.prepend_path(venv.join("bin"));
     run_streamed(
         env.command(inputs.python_layer.join("bin/python3"))
             .args(["-m", "venv", "--without-pip"])
@@ -123,12 +131,7 @@ pub(crate) fn install(
         manager.tool(),
         manager.version()
     ));
-    for mut command in installer(manager, inputs, &venv, &env) {
-        run_streamed(command.env("VIRTUAL_ENV", &venv)).map_err(|error| PythonBuildpackError::Command {
-            step: Step::InstallDependencies(manager),
-            error,
-        })?;
-    }
+    run_installer(manager, installer(manager, inputs, &venv, &env), &venv)?;
 
     // Compiled now, so that nothing needs writing at run time (the image is read-only to the tool).
     run_streamed(&mut compile_bytecode(&venv, &venv)).map_err(|error| PythonBuildpackError::Command {
@@ -138,18 +141,87 @@ pub(crate) fn install(
     Ok(venv)
 }
 
+fn run_installer(
+    manager: PackageManager,
+    commands: Vec<Command>,
+    venv: &Path,
+) -> Result<(), PythonBuildpackError> {
+    for mut command in commands {
+        run_streamed(command.env("VIRTUAL_ENV", venv)).map_err(|error| PythonBuildpackError::Command {
+            step: Step::InstallDependencies(manager),
+            error,
+        })?;
+    }
+    Ok(())
+}
+
+/// Into a reused environment: the app's own packages from the current source, replacing the
+/// copies (modules, console scripts, metadata) an earlier build installed, without touching the
+/// dependencies; then their bytecode, as a cold build compiles it.
+fn reinstall_own_packages(
+    output: &mut BuildOutput,
+    inputs: &Inputs,
+    venv: &Path,
+    env: &BuildEnv,
+) -> Result<(), PythonBuildpackError> {
+    let manager = inputs.choice.manager;
+    output.detail(&format!(
+        "Installing the app's own packages from its source: {}",
+        inputs.own_packages.join(", ")
+    ));
+    // Older than anything the installer writes, even on a coarse file system clock; newer than
+    // anything restored from the cache, which keeps the times of an earlier build.
+    let started = SystemTime::now() - Duration::from_secs(1);
+    run_installer(manager, own_packages_installer(manager, inputs, venv, env), venv)?;
+    let mut fresh = python_files_modified_since(venv, started)
+        .map_err(|error| PythonBuildpackError::Io(IoError::new("list the reinstalled files", error)))?;
+    if fresh.is_empty() {
+        // An installer that kept the files' times: everything, as a cold build does.
+        fresh.push(venv.to_path_buf());
+    }
+    // Only what was installed now (the dependencies' bytecode is still theirs), in batches far
+    // below the kernel's limit on a command line.
+    for batch in fresh.chunks(1000) {
+        let mut command = compile_bytecode(venv, &batch[0]);
+        command.args(&batch[1..]);
+        run_streamed(&mut command).map_err(|error| PythonBuildpackError::Command {
+            step: Step::CompileBytecode,
+            error,
+        })?;
+    }
+    Ok(())
+}
+
+/// The `.py` files under `dir` modified at or after `since`, in a stable order; symbolic links
+/// (a venv's `lib64`) are not followed.
+fn python_files_modified_since(dir: &Path, since: SystemTime) -> std::io::Result<Vec<PathBuf>> {
+    let mut found = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(current) = pending.pop() {
+        for entry in std::fs::read_dir(&current)? {
+            let entry = entry?;
+            let file_type = entry.file_type()?;
+            let path = entry.path();
+            if file_type.is_dir() {
+                pending.push(path);
+            } else if file_type.is_file()
+                && path.extension().is_some_and(|extension| extension == "py")
+                && entry.metadata()?.modified()? >= since
+            {
+                found.push(path);
+            }
+        }
+    }
+    found.sort();
+    Ok(found)
+}
+
 /// The install commands of each package manager, into the virtual environment `venv`, in order.
 fn installer(manager: PackageManager, inputs: &Inputs, venv: &Path, env: &BuildEnv) -> Vec<Command> {
     let tool = |name: &str| inputs.tool_bin.join(name);
     let pip_install = |args: &[&str]| {
-        let mut command = env.command(tool("pip"));
-        command
-            .arg("--python")
-            .arg(venv.join("bin/python"))
-            // --no-compile: compiled once, below, for all managers alike.
-            .args(["install", "--no-compile", "--cache-dir"])
-            .arg(inputs.download_cache)
-            .args(args);
+        let mut command = pip_install_command(inputs, venv, env);
+        command.args(args);
         command
     };
     match manager {
@@ -157,8 +229,13 @@ fn installer(manager: PackageManager, inputs: &Inputs, venv: &Path, env: &BuildE
         PackageManager::PipProject => vec![pip_install(&["--editable", "."])],
         PackageManager::Uv => {
             let mut command = env.command(tool("uv"));
+            command.args(["sync", "--locked", "--no-default-groups", "--no-editable"]);
+            // uv would reuse a copy it built earlier (its cache is kept, and keyed on the
+            // project files' times, not on the code): built anew, and replaced when installed.
+            for package in inputs.own_packages {
+                command.args(["--reinstall-package", package]);
+            }
             command
-                .args(["sync", "--locked", "--no-default-groups", "--no-editable"])
                 .env("UV_PROJECT_ENVIRONMENT", venv)
                 .env("UV_PYTHON", venv.join("bin/python"))
                 .env("UV_CACHE_DIR", inputs.download_cache)
@@ -202,6 +279,44 @@ fn installer(manager: PackageManager, inputs: &Inputs, venv: &Path, env: &BuildE
             vec![command]
         }
     }
+}
+
+/// The commands that install the app's own packages from the current source into the reused
+/// environment `venv`, replacing the copies there, and nothing else.
+fn own_packages_installer(
+    manager: PackageManager,
+    inputs: &Inputs,
+    venv: &Path,
+    env: &BuildEnv,
+) -> Vec<Command> {
+    match manager {
+        // The same sync: with the environment complete, it only rebuilds the --reinstall-package ones.
+        PackageManager::Uv => installer(manager, inputs, venv, env),
+        PackageManager::PipRequirements | PackageManager::Pipenv => {
+            // (Pipenv's layer is a virtual environment, with pip.) --no-deps: the dependencies
+            // are the environment's, unchanged, since the local packages' metadata files are
+            // in the key.
+            let mut command = pip_install_command(inputs, venv, env);
+            command
+                .args(["--no-deps", "--force-reinstall"])
+                .args(inputs.own_packages);
+            vec![command]
+        }
+        PackageManager::Poetry | PackageManager::PipProject => Vec::new(),
+    }
+}
+
+/// `pip install` from the tool's layer into `venv`, with the download cache; the requirements
+/// and options follow.
+fn pip_install_command(inputs: &Inputs, venv: &Path, env: &BuildEnv) -> Command {
+    let mut command = env.command(inputs.tool_bin.join("pip"));
+    command
+        .arg("--python")
+        .arg(venv.join("bin/python"))
+        // --no-compile: compiled by the buildpack, for all managers alike.
+        .args(["install", "--no-compile", "--cache-dir"])
+        .arg(inputs.download_cache);
+    command
 }
 
 /// At launch and in later build steps: the environment is active, and Python neither buffers
@@ -267,6 +382,112 @@ mod tests {
         other_tool.tool = "uv".into();
         other_tool.tool_version = "0.13.9".into();
         assert_eq!(old.changes(&other_tool), ["package manager pip → uv"]);
+    }
+
+    fn args(command: &Command) -> Vec<String> {
+        command
+            .get_args()
+            .map(|arg| arg.to_string_lossy().into_owned())
+            .collect()
+    }
+
+    /// The commands of `manager`, cold and warm, for an app whose own packages are `own`.
+    fn commands(manager: PackageManager, own: &[&str]) -> (Vec<Vec<String>>, Vec<Vec<String>>) {
+        let choice = Choice {
+            manager,
+            file: "x",
+            ignored: Vec::new(),
+        };
+        let own: Vec<String> = own.iter().map(ToString::to_string).collect();
+        let env = BuildEnv::new(&libcnb::Env::new(), Path::new("/workspace"));
+        let inputs = Inputs {
+            choice: &choice,
+            dependency_files: &[],
+            python_layer: Path::new("/layers/python"),
+            python_version: "3.13.5",
+            tool_bin: Path::new("/layers/tool/bin"),
+            download_cache: Path::new("/layers/cache"),
+            own_packages: &own,
+            env: &env,
+        };
+        let venv = Path::new("/layers/venv");
+        (
+            installer(manager, &inputs, venv, &env).iter().map(args).collect(),
+            own_packages_installer(manager, &inputs, venv, &env)
+                .iter()
+                .map(args)
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn uv_builds_the_apps_own_packages_anew_at_every_build() {
+        let (cold, warm) = commands(PackageManager::Uv, &["toolforge-greeting", "helpers"]);
+        let expected = [
+            "sync",
+            "--locked",
+            "--no-default-groups",
+            "--no-editable",
+            "--reinstall-package",
+            "toolforge-greeting",
+            "--reinstall-package",
+            "helpers",
+        ];
+        assert_eq!(cold, [expected]);
+        assert_eq!(warm, [expected]);
+        assert_eq!(
+            commands(PackageManager::Uv, &[]).0,
+            [["sync", "--locked", "--no-default-groups", "--no-editable"]]
+        );
+    }
+
+    #[test]
+    fn pip_reinstalls_local_requirements_without_their_dependencies() {
+        for manager in [PackageManager::PipRequirements, PackageManager::Pipenv] {
+            let (_, warm) = commands(manager, &[".", "./lib[extra]"]);
+            assert_eq!(
+                warm,
+                [[
+                    "--python",
+                    "/layers/venv/bin/python",
+                    "install",
+                    "--no-compile",
+                    "--cache-dir",
+                    "/layers/cache",
+                    "--no-deps",
+                    "--force-reinstall",
+                    ".",
+                    "./lib[extra]"
+                ]]
+            );
+        }
+        // Poetry's export never installs the root package; `pip install --editable .` reads the source.
+        assert!(commands(PackageManager::Poetry, &[]).1.is_empty());
+        assert!(commands(PackageManager::PipProject, &[]).1.is_empty());
+    }
+
+    #[test]
+    fn files_written_by_the_reinstall() {
+        let dir = tempfile::tempdir().unwrap();
+        let package = dir.path().join("lib/python3.13/site-packages/greeting");
+        std::fs::create_dir_all(&package).unwrap();
+        let old = dir.path().join("lib/python3.13/site-packages/flask.py");
+        std::fs::write(&old, "").unwrap();
+        let an_hour_ago = SystemTime::now() - Duration::from_hours(1);
+        std::fs::File::options()
+            .write(true)
+            .open(&old)
+            .unwrap()
+            .set_modified(an_hour_ago - Duration::from_mins(1))
+            .unwrap();
+        for file in ["__init__.py", "cli.py", "data.json"] {
+            std::fs::write(package.join(file), "").unwrap();
+        }
+        std::os::unix::fs::symlink("lib", dir.path().join("lib64")).unwrap();
+        assert_eq!(
+            python_files_modified_since(dir.path(), an_hour_ago).unwrap(),
+            [package.join("__init__.py"), package.join("cli.py")]
+        );
     }
 
     #[test]
