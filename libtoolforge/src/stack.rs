@@ -2,6 +2,7 @@
 //! image's libraries are reused only on the same stack, and with the same Debian packages layered
 //! on it by the buildpacks before.
 
+use crate::debian::PACKAGES_DIGEST_ENV;
 use crate::layer::change;
 use libcnb::Target;
 use serde::{Deserialize, Serialize};
@@ -9,11 +10,6 @@ use serde::{Deserialize, Serialize};
 /// Written by stacks/build.Dockerfile: the digest of everything the build and run images were
 /// made from.
 const STACK_DIGEST_FILE: &str = "/usr/local/lib/toolforge-stack/stack-digest";
-
-/// Set, in its layer's build environment, by a buildpack that installs Debian packages into a
-/// layer: a digest of the packages it installed (names and exact versions). The lifecycle hands
-/// it to every later buildpack's build.
-pub const DEBIAN_PACKAGES_DIGEST_VARIABLE: &str = "TOOLFORGE_APT_PACKAGES_DIGEST";
 
 /// `debian 13 amd64 <digest>`: the distribution, architecture and, on Toolforge's stack, the
 /// digest of the images' inputs (other stacks have no such file and are keyed on the rest).
@@ -38,7 +34,7 @@ pub fn key(target: &Target) -> String {
 pub struct NativeLibraries {
     /// [`key`].
     pub stack: String,
-    /// [`DEBIAN_PACKAGES_DIGEST_VARIABLE`] when set.
+    /// [`PACKAGES_DIGEST_ENV`], set by a buildpack before this one that installed Debian packages.
     pub debian_packages: Option<String>,
 }
 
@@ -46,10 +42,7 @@ impl NativeLibraries {
     /// The stack of `target` and the Debian packages this build's environment says were layered.
     #[must_use]
     pub fn of(target: &Target) -> Self {
-        Self::with_packages(
-            target,
-            std::env::var(DEBIAN_PACKAGES_DIGEST_VARIABLE).ok().as_deref(),
-        )
+        Self::with_packages(target, std::env::var(PACKAGES_DIGEST_ENV).ok().as_deref())
     }
 
     fn with_packages(target: &Target, debian_packages: Option<&str>) -> Self {
