@@ -63,6 +63,70 @@ mod tests {
         dir
     }
 
+    /// The build log of [`default_process`] in an app with these files.
+    fn build_log(files: &[(&str, &str)], config: &PhpConfig) -> String {
+        let app = tempfile::tempdir().unwrap();
+        for (file, content) in files {
+            let path = app.path().join(file);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, content).unwrap();
+        }
+        let log = tempfile::NamedTempFile::new().unwrap();
+        let mut output = BuildOutput::start_with(Box::new(log.reopen().unwrap()), "PHP", "toolforge/php");
+        default_process(app.path(), config, &mut output).unwrap();
+        drop(output);
+        std::fs::read_to_string(log.path()).unwrap()
+    }
+
+    const WARNING: &str = "! WARNING: The web server's document root is the app's own directory";
+
+    #[test]
+    fn warns_when_the_default_web_process_serves_the_app_directory() {
+        let default = PhpConfig::default();
+        let log = build_log(&[("index.php", "")], &default);
+        assert!(log.contains(WARNING), "{log}");
+        assert!(log.contains("`public_html/`"), "{log}");
+        assert!(log.contains("document-root = "), "{log}");
+        let chosen = PhpConfig {
+            document_root: Some("./".into()),
+            ..PhpConfig::default()
+        };
+        assert!(build_log(&[("index.php", "")], &chosen).contains(WARNING));
+
+        for files in [[("public_html/index.php", "")], [("public/index.php", "")]] {
+            let log = build_log(&files, &default);
+            assert!(!log.contains("WARNING"), "{log}");
+        }
+    }
+
+    #[test]
+    fn warns_when_the_procfiles_web_process_serves_the_app_directory() {
+        let default = PhpConfig::default();
+        for web in [
+            "web: heroku-php-apache2",
+            "web:heroku-php-nginx -C nginx.conf",
+            "web: vendor/bin/heroku-php-apache2 -p 8080 .",
+            "web: toolforge-php-web nginx ./",
+            "worker: php worker.php\nweb: heroku-php-apache2 -l app.log",
+        ] {
+            let log = build_log(&[("Procfile", web), ("index.php", "")], &default);
+            assert!(log.contains(WARNING), "{web}: {log}");
+            assert!(log.contains("`web: heroku-php-apache2 public_html/`"), "{log}");
+        }
+        for web in [
+            "web: heroku-php-apache2 public/",
+            "web: heroku-php-nginx -C nginx.conf public_html",
+            "web: php -S 0.0.0.0:$PORT",
+            "web: gunicorn nginx",
+            "worker: heroku-php-apache2",
+            "web: heroku-php-apache2 -h",
+        ] {
+            let files = [("Procfile", web), ("public/index.php", ""), ("public_html/index.php", "")];
+            let log = build_log(&files, &default);
+            assert!(!log.contains("WARNING"), "{web}: {log}");
+        }
+    }
+
     #[test]
     fn document_roots() {
         let config = PhpConfig::default();

@@ -161,6 +161,11 @@ mod tests {
     }
 
     #[test]
+    fn hidden_files() {
+        crate::web::site::tests::assert_hidden_files(render, "RedirectMatch 404 ", "");
+    }
+
+    #[test]
     fn command_line() {
         let command = command(&example_site());
         assert_eq!(

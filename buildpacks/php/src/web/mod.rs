@@ -228,6 +228,41 @@ mod tests {
     use super::*;
 
     #[test]
+    fn run_dir_is_a_private_directory_of_this_uid() {
+        let tmp = tempfile::tempdir().unwrap();
+        let site = |run_dir: PathBuf| Site {
+            run_dir,
+            ..site::tests::example_site()
+        };
+        let fresh = site(tmp.path().join("php-web.8000"));
+        write_configs(&fresh, Server::Nginx).unwrap();
+        let mode = |dir: &Path| fs::symlink_metadata(dir).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&fresh.run_dir), 0o700);
+        assert!(fresh.run_dir.join("nginx.conf").is_file());
+        // An earlier start's, left open to others: reused, and private again.
+        fs::set_permissions(&fresh.run_dir, Permissions::from_mode(0o777)).unwrap();
+        write_configs(&fresh, Server::Apache).unwrap();
+        assert_eq!(mode(&fresh.run_dir), 0o700);
+
+        // A symbolic link in its place (planted in the shared /tmp): the configurations would be
+        // written wherever it points.
+        let elsewhere = tmp.path().join("elsewhere");
+        fs::create_dir(&elsewhere).unwrap();
+        let elsewhere_mode = mode(&elsewhere);
+        let link = tmp.path().join("php-web.8001");
+        std::os::unix::fs::symlink(&elsewhere, &link).unwrap();
+        let error = write_configs(&site(link), Server::Nginx).unwrap_err().to_string();
+        assert!(error.starts_with("cannot create the run-time directory "), "{error}");
+        assert_eq!(fs::read_dir(&elsewhere).unwrap().count(), 0);
+        assert_eq!(mode(&elsewhere), elsewhere_mode, "its mode is left alone");
+
+        // A file in its place.
+        let file = tmp.path().join("php-web.8002");
+        fs::write(&file, "").unwrap();
+        assert!(write_configs(&site(file), Server::Nginx).is_err());
+    }
+
+    #[test]
     fn port_from_the_option_the_environment_or_the_default() {
         assert_eq!(port(Some(9000), Some("8000".into())).unwrap(), 9000);
         assert_eq!(port(None, Some("8001".into())).unwrap(), 8001);

@@ -138,6 +138,11 @@ mod tests {
     }
 
     #[test]
+    fn hidden_files() {
+        crate::web::site::tests::assert_hidden_files(render, "location ~ ", " { return 404; }");
+    }
+
+    #[test]
     fn command_line() {
         let command = command(&example_site());
         assert_eq!(command.get_program(), "/layers/toolforge_php/php/usr/sbin/nginx");
