@@ -121,7 +121,11 @@ mod tests {
             "worker: heroku-php-apache2",
             "web: heroku-php-apache2 -h",
         ] {
-            let files = [("Procfile", web), ("public/index.php", ""), ("public_html/index.php", "")];
+            let files = [
+                ("Procfile", web),
+                ("public/index.php", ""),
+                ("public_html/index.php", ""),
+            ];
             let log = build_log(&files, &default);
             assert!(!log.contains("WARNING"), "{web}: {log}");
         }

@@ -4,16 +4,17 @@
 //!
 //! The buildpack installs it as `<layer>/bin/toolforge-php-web` with the two commands as symlinks
 //! to it; the file name it was called by picks the server. At each start it reads the container's
-//! limits, writes the configurations into `${TMPDIR:-/tmp}/php-web.<port>/` (never executables:
-//! Docker's and Kubernetes' /tmp may be `noexec`), starts FPM, waits for its socket, starts the
-//! server, and supervises both (`supervise`).
+//! limits, writes the configurations into `${TMPDIR:-/tmp}/php-web.<port>/` (its uid's alone;
+//! never executables: Docker's and Kubernetes' /tmp may be `noexec`), starts FPM, waits for its
+//! socket, starts the server, and supervises both (`supervise`).
 //!
 //! The pure parts, each tested on its own: the command line (`args`), the container's resources
 //! and the worker count (`resources`), and the three configurations (`fpm`, `apache`, `nginx`,
 //! rendered from a `site::Site`).
 //!
-//! The modules depend one way: `names`, `exit` and `resources` on nothing; `error` on `names`
-//! and `exit`; `site` on `error`; `fpm`, `apache` and `nginx` on `site`; `server` on those;
+//! The modules depend one way: `names`, `exit`, `resources` and `hidden` on nothing; `error` on
+//! `names` and `exit`; `site` on `error`; `fpm` on `site`, `apache` and `nginx` on `site` and
+//! `hidden`; `server` on those;
 //! `args` on `error` and `server`; `supervise` on `error` and `exit` only (it is handed a
 //! server's name and stop signal, not the server). This module ties them together.
 
@@ -22,6 +23,7 @@ mod args;
 mod error;
 mod exit;
 mod fpm;
+mod hidden;
 mod names;
 mod nginx;
 mod resources;
@@ -31,14 +33,16 @@ mod supervise;
 
 use args::{Options, Request};
 use error::Error;
+use libtoolforge::private_dir;
+use nix::unistd::getuid;
 use resources::{CGROUP_ROOT, MEMINFO, Memory};
 use server::Server;
 use site::Site;
 use std::env;
 use std::ffi::OsString;
-use std::fs::{self, DirBuilder, OpenOptions, Permissions};
+use std::fs::{self, OpenOptions, Permissions};
 use std::io::ErrorKind;
-use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use supervise::Supervisor;
@@ -125,7 +129,7 @@ fn site(command: &str, options: &Options) -> Result<Site, Error> {
         layer: layer()?,
         run_dir: site::run_dir(env::var("TMPDIR").ok().as_deref(), port),
         port,
-        hide_composer_files: document_root == app_dir,
+        app_dir_is_document_root: document_root == app_dir,
         document_root,
         fpm_workers,
         cpus,
@@ -178,19 +182,17 @@ fn layer() -> Result<PathBuf, Error> {
 }
 
 /// The run-time directory (private to the uid) with the configurations, and without the socket
-/// of an earlier FPM, which would pass for the new one's.
+/// of an earlier FPM, which would pass for the new one's. In the shared /tmp, a name someone else
+/// made first (a symbolic link, another uid's directory) is refused, as the exec.d program
+/// refuses it for its directories; an earlier start's directory is private again.
 fn write_configs(site: &Site, server: Server) -> Result<(), Error> {
     let dir = &site.run_dir;
     let run_dir_error = |error| Error::RunDir {
         dir: dir.clone(),
         error,
     };
-    match DirBuilder::new().mode(0o700).create(dir) {
-        Err(error) if error.kind() == ErrorKind::AlreadyExists => {
-            fs::set_permissions(dir, Permissions::from_mode(0o700)).map_err(run_dir_error)?;
-        }
-        result => result.map_err(run_dir_error)?,
-    }
+    private_dir::create(dir, getuid().as_raw()).map_err(run_dir_error)?;
+    fs::set_permissions(dir, Permissions::from_mode(0o700)).map_err(run_dir_error)?;
     match fs::remove_file(site.fpm_socket()) {
         Err(error) if error.kind() != ErrorKind::NotFound => return Err(run_dir_error(error)),
         _ => {}
@@ -252,7 +254,10 @@ mod tests {
         let link = tmp.path().join("php-web.8001");
         std::os::unix::fs::symlink(&elsewhere, &link).unwrap();
         let error = write_configs(&site(link), Server::Nginx).unwrap_err().to_string();
-        assert!(error.starts_with("cannot create the run-time directory "), "{error}");
+        assert!(
+            error.starts_with("cannot create the run-time directory "),
+            "{error}"
+        );
         assert_eq!(fs::read_dir(&elsewhere).unwrap().count(), 0);
         assert_eq!(mode(&elsewhere), elsewhere_mode, "its mode is left alone");
 

@@ -17,8 +17,9 @@ pub(crate) struct Site {
     pub(crate) run_dir: PathBuf,
     pub(crate) port: u16,
     pub(crate) document_root: PathBuf,
-    /// The document root is the app directory, where Composer's files must not be served.
-    pub(crate) hide_composer_files: bool,
+    /// The document root is the app directory, whose own files must not be served
+    /// ([`crate::web::hidden::APP_FILES`]).
+    pub(crate) app_dir_is_document_root: bool,
     pub(crate) fpm_workers: u32,
     /// Apache's processes and nginx's workers.
     pub(crate) cpus: u32,
@@ -123,7 +124,7 @@ pub(crate) mod tests {
             run_dir: PathBuf::from("/tmp/php-web.8000"),
             port: 8000,
             document_root: PathBuf::from("/workspace/public_html"),
-            hide_composer_files: false,
+            app_dir_is_document_root: false,
             fpm_workers: 4,
             cpus: 2,
             server_include: Some(PathBuf::from("/workspace/conf/server.inc.conf")),
@@ -202,7 +203,7 @@ pub(crate) mod tests {
     pub(crate) fn assert_hidden_files(render: fn(&Site) -> String, prefix: &str, suffix: &str) {
         for app_dir_is_document_root in [true, false] {
             let config = render(&Site {
-                hide_composer_files: app_dir_is_document_root,
+                app_dir_is_document_root: app_dir_is_document_root,
                 ..example_site()
             });
             let denied = |path| denies(&config, prefix, suffix, path);
