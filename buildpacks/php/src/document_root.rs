@@ -6,6 +6,7 @@ use libcnb::data::launch::{Launch, LaunchBuilder, ProcessBuilder};
 use libcnb::data::process_type;
 use libtoolforge::output::BuildOutput;
 use std::path::Path;
+use toolforge_php::web;
 
 /// The default web process's document root: project.toml's, else Toolforge's `public_html/`,
 /// else the common `public/`, else the app's root.
@@ -27,12 +28,22 @@ pub(crate) fn document_root(app_dir: &Path, config: &PhpConfig) -> Result<String
 }
 
 /// Without a Procfile, the default `web` process: the configured web server on the document root.
+/// With or without, a warning when the `web` process serves the app directory itself.
 pub(crate) fn default_process(
     app_dir: &Path,
     config: &PhpConfig,
     output: &mut BuildOutput,
 ) -> Result<Option<Launch>, PhpBuildpackError> {
     if app_dir.join("Procfile").is_file() {
+        if procfile_web_command(app_dir)
+            .and_then(|command| web::document_root_argument(&command))
+            .is_some_and(|root| is_app_dir(app_dir, &root))
+        {
+            output.warning(&app_dir_warning(
+                "Move the files to serve into a directory and name it in the Procfile: \
+                 `web: heroku-php-apache2 public_html/`.",
+            ));
+        }
         return Ok(None);
     }
     let document_root = document_root(app_dir, config)?;
@@ -40,6 +51,13 @@ pub(crate) fn default_process(
     output.step(&format!(
         "Default process: web = `{command} {document_root}` (a Procfile's `web:` replaces it)"
     ));
+    if is_app_dir(app_dir, &document_root) {
+        output.warning(&app_dir_warning(
+            "Move the files to serve into `public_html/` (or `public/`), which then becomes the \
+             document root, or name another directory with `document-root = \"…\"` under \
+             `[org.toolforge.php]` in project.toml.",
+        ));
+    }
     Ok(Some(
         LaunchBuilder::new()
             .process(
@@ -49,6 +67,33 @@ pub(crate) fn default_process(
             )
             .build(),
     ))
+}
+
+/// The command of the Procfile's `web` process, when it has one.
+fn procfile_web_command(app_dir: &Path) -> Option<String> {
+    let procfile = std::fs::read_to_string(app_dir.join("Procfile")).ok()?;
+    procfile.lines().find_map(|line| {
+        let (name, command) = line.split_once(':')?;
+        (name.trim() == "web").then(|| command.trim().to_owned())
+    })
+}
+
+/// Whether `root`, relative to the app directory or absolute, is the app directory.
+fn is_app_dir(app_dir: &Path, root: &str) -> bool {
+    match (app_dir.join(root).canonicalize(), app_dir.canonicalize()) {
+        (Ok(root), Ok(app_dir)) => root == app_dir,
+        _ => false,
+    }
+}
+
+/// The warning for a web process that serves the app directory, ending with how to fix it.
+fn app_dir_warning(fix: &str) -> String {
+    format!(
+        "The web server's document root is the app's own directory, so it serves the app's \
+         other files too: all but dotfiles, vendor/, node_modules/, Composer's and npm's files, \
+         auth.json, project.toml, Procfile, Aptfile, *.sql, *.ini, *.yaml, *.yml and PHP \
+         source under other extensions than .php, which answer 404.\n{fix}"
+    )
 }
 
 #[cfg(test)]

@@ -13,6 +13,6 @@ pub(crate) const SOURCE_AND_BACKUPS: &str = r"(?i)(\.(inc|phtml|pht|phps|php[0-9
 /// `vendor/`, npm's `node_modules/`), the files the build and the platform read (Composer's, npm's
 /// `package*.json`, project.toml, Procfile, Aptfile, Composer's credentials `auth.json`), and
 /// data and configuration (`*.sql`, `*.ini`, `*.yaml`, `*.yml`). A directory made to be served
-/// (`public_html/`) may serve files like these on purpose: a front end's
-/// `node_modules/`, an OpenAPI `.yaml`.
+/// (`public_html/`) may serve files like these on purpose: a front end's `node_modules/`, an API
+/// description in `.yaml`.
 pub(crate) const APP_FILES: &str = r"(?i)^/vendor/|/node_modules/|/(auth\.json|composer\.(json|lock)|package[^/]*\.json|project\.toml|Procfile|Aptfile)$|\.(sql|ini|ya?ml)$";

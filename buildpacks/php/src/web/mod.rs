@@ -14,9 +14,9 @@
 //!
 //! The modules depend one way: `names`, `exit`, `resources` and `hidden` on nothing; `error` on
 //! `names` and `exit`; `site` on `error`; `fpm` on `site`, `apache` and `nginx` on `site` and
-//! `hidden`; `server` on those;
-//! `args` on `error` and `server`; `supervise` on `error` and `exit` only (it is handed a
-//! server's name and stop signal, not the server). This module ties them together.
+//! `hidden`; `server` on those; `args` on `error` and `server`; `supervise` on `error` and `exit`
+//! only (it is handed a server's name and stop signal, not the server). This module ties them
+//! together.
 
 mod apache;
 mod args;
@@ -51,6 +51,25 @@ pub use names::{APACHE_COMMAND, LAUNCHER, NGINX_COMMAND};
 
 /// The port when neither `-p` nor `$PORT` gives one (Toolforge sets `PORT=8000`).
 const DEFAULT_PORT: u16 = 8000;
+
+/// The document root a process's command line gives the launcher (`"."` when it names none), or
+/// `None` when the command is not the launcher or asks only for the help. For the build, which
+/// warns when a Procfile's `web` process serves the whole app directory. The words are split at
+/// white space, as a Procfile's simple commands are.
+#[must_use]
+pub fn document_root_argument(command_line: &str) -> Option<String> {
+    let mut words = command_line.split_whitespace().map(str::to_owned);
+    let program = words.next()?;
+    let command = Path::new(&program).file_name()?.to_str()?;
+    if command != LAUNCHER && Server::from_command(command).is_none() {
+        return None;
+    }
+    let (_, args) = args::server(command, words.collect()).ok()?;
+    match args::parse(args).ok()? {
+        Request::Run(options) => Some(options.document_root.unwrap_or_else(|| ".".to_owned())),
+        Request::Help => None,
+    }
+}
 
 /// Runs the launcher; every error is one line on stderr and exit code 1.
 #[must_use]
@@ -265,6 +284,27 @@ mod tests {
         let file = tmp.path().join("php-web.8002");
         fs::write(&file, "").unwrap();
         assert!(write_configs(&site(file), Server::Nginx).is_err());
+    }
+
+    #[test]
+    fn document_root_arguments() {
+        let root = |command_line| document_root_argument(command_line);
+        assert_eq!(root("heroku-php-apache2").as_deref(), Some("."));
+        assert_eq!(
+            root("heroku-php-nginx -C nginx.conf public/").as_deref(),
+            Some("public/")
+        );
+        assert_eq!(
+            root("vendor/bin/heroku-php-apache2 -p8080 -v web").as_deref(),
+            Some("web")
+        );
+        assert_eq!(root("toolforge-php-web nginx").as_deref(), Some("."));
+        assert_eq!(root("heroku-php-apache2 --help"), None);
+        assert_eq!(root("heroku-php-apache2 -x"), None);
+        assert_eq!(root("toolforge-php-web lighttpd"), None);
+        assert_eq!(root("gunicorn nginx"), None);
+        assert_eq!(root("php -S 0.0.0.0:8000"), None);
+        assert_eq!(root(""), None);
     }
 
     #[test]

@@ -203,7 +203,7 @@ pub(crate) mod tests {
     pub(crate) fn assert_hidden_files(render: fn(&Site) -> String, prefix: &str, suffix: &str) {
         for app_dir_is_document_root in [true, false] {
             let config = render(&Site {
-                app_dir_is_document_root: app_dir_is_document_root,
+                app_dir_is_document_root,
                 ..example_site()
             });
             let denied = |path| denies(&config, prefix, suffix, path);
