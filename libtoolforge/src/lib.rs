@@ -20,6 +20,8 @@
 //! - [`kept_directory`]: a dependency directory (`node_modules`, `vendor`) kept between builds.
 //! - [`debian_layer`]: a package list resolved with [`apt_state`] and installed into a cached
 //!   layer keyed on it, with the buildpack's configuration and environment; its errors.
+//! - [`private_dir`]: a run-time directory private to one uid in a shared `/tmp`, refused when
+//!   someone else made the name first.
 //!
 //! A buildpack built on this crate keeps its own `errors.rs` (one enum, one function turning it
 //! into an [`error::ErrorMessage`]) and calls [`fail`] from `Buildpack::on_error`.
@@ -37,6 +39,7 @@ pub mod kept_directory;
 pub mod languages;
 pub mod layer;
 pub mod output;
+pub mod private_dir;
 pub mod project_toml;
 pub mod runtime;
 pub mod stack;

@@ -218,6 +218,72 @@ fn procfile_with_heroku_php_nginx_serves_its_document_root() {
     assert_eq!(web.get("/missing.php").0, 404);
 }
 
+/// The files of the `php-app-root` fixture that neither server serves: the app directory is the
+/// document root.
+const APP_ROOT_HIDDEN: [&str; 20] = [
+    "auth.json",
+    ".env",
+    ".env.local",
+    "node_modules/left-pad/index.js",
+    "project.toml",
+    "Procfile",
+    "Aptfile",
+    "package.json",
+    "package-lock.json",
+    "composer.json",
+    "dump.sql",
+    "config.ini",
+    "config.yaml",
+    "conf/settings.yml",
+    "lib/greeting.inc",
+    "views/page.phtml",
+    "old.php5",
+    "index.php~",
+    "index.php.bak",
+    "Backup.SQL",
+];
+
+const APP_ROOT_WARNING: &str = "! WARNING: The web server's document root is the app's own directory";
+
+#[test]
+fn app_directory_as_the_document_root_serves_none_of_the_apps_own_files() {
+    let app = fixture_copy("php-app-root");
+    let (built, image) = mirrored_build_ok(app.path(), "php-app-root");
+    built.assert_output_contains(APP_ROOT_WARNING);
+    built.assert_output_contains("`web: heroku-php-apache2 public_html/`");
+    // The Procfile's Apache, and nginx from the same image.
+    let apache = serve(&image);
+    let nginx = Run::toolforge(&image.0)
+        .read_only()
+        .launcher(&["heroku-php-nginx"])
+        .start();
+    for (web, server) in [(&apache, "server=Apache"), (&nginx, "server=nginx")] {
+        assert_page(
+            web,
+            "/",
+            &["fixture=php-app-root\n", server, "greeting=from an include\n"],
+        );
+        assert_page(web, "/assets/style.css", &["color: #202122"]);
+        for file in APP_ROOT_HIDDEN {
+            let (status, body) = web.get(&format!("/{file}"));
+            assert_eq!(status, 404, "{server}: GET /{file}: {body}");
+            let content = std::fs::read_to_string(app.path().join(file)).unwrap();
+            assert!(!body.contains(content.trim()), "{server}: GET /{file}: {body}");
+        }
+    }
+    drop((apache, nginx));
+
+    // Without the Procfile: the default web process serves the app directory, and says so.
+    std::fs::remove_file(app.path().join("Procfile")).unwrap();
+    let rebuilt = mirrored_build_into(app.path(), &image.0, &[]).expect_success();
+    rebuilt.assert_output_contains("Default process: web = `heroku-php-apache2 .`");
+    rebuilt.assert_output_contains(APP_ROOT_WARNING);
+    rebuilt.assert_output_contains("`document-root = \"…\"`");
+    let web = serve(&image);
+    assert_page(&web, "/", &["fixture=php-app-root\n"]);
+    assert_eq!(web.get("/auth.json").0, 404);
+}
+
 #[test]
 fn php_tool_with_a_node_front_end() {
     let (built, image) = mirrored_build_ok(&fixture("php-node-frontend"), "php-node-frontend");

@@ -11,7 +11,7 @@ use crate::ldap_config::{self, LdapConfig};
 use nix::unistd::{AccessFlags, Uid, access, getgid, getuid};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 /// Written by the build next to the `exec.d` directory of the layer.
@@ -148,18 +148,7 @@ fn usable(dir: &Path) -> Result<(), Unusable> {
 
 /// Creates `dir` for `uid` alone, or accepts it when `uid` already owns it (an earlier start).
 fn create_private_dir(dir: &Path, uid: u32) -> std::io::Result<()> {
-    match std::fs::DirBuilder::new().mode(0o700).create(dir) {
-        Ok(()) => Ok(()),
-        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {
-            let metadata = std::fs::symlink_metadata(dir)?;
-            if metadata.is_dir() && metadata.uid() == uid {
-                Ok(())
-            } else {
-                Err(std::io::Error::other("it exists and belongs to someone else"))
-            }
-        }
-        Err(error) => Err(error),
-    }
+    libtoolforge::private_dir::create(dir, uid)
 }
 
 /// Writes the passwd and group files libnss-wrapper serves: the image's entries and the tool's.

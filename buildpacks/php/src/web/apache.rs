@@ -14,6 +14,7 @@
 //! - `mpm_event` is sized from the CPUs, not the node's defaults
 //!   (<https://httpd.apache.org/docs/2.4/mod/event.html>).
 
+use crate::web::hidden::{APP_FILES, SOURCE_AND_BACKUPS};
 use crate::web::site::Site;
 use nix::sys::signal::Signal;
 use std::process::Command;
@@ -57,11 +58,13 @@ pub(crate) fn render(site: &Site) -> String {
         format!("LoadModule {module}_module \"{layer}/usr/lib/apache2/modules/mod_{module}.so\"\n")
     });
     let modules = modules.concat();
-    let composer_rule = if site.hide_composer_files {
-        "    # the app directory is the document root: keep Composer's files private\n    \
-         RedirectMatch 404 \"^/(vendor/|composer\\.(json|lock)$)\"\n"
+    let app_files_rule = if site.app_dir_is_document_root {
+        format!(
+            "    # the document root is the app directory: not its dependencies, build files, credentials or configuration\n    \
+             RedirectMatch 404 \"{APP_FILES}\"\n"
+        )
     } else {
-        ""
+        String::new()
     };
     let include = site.server_include.as_ref().map_or_else(String::new, |file| {
         format!("    # -C\n    Include \"{}\"\n", file.display())
@@ -112,7 +115,9 @@ AddDefaultCharset UTF-8
     </Directory>
     # dotfiles and dot-directories (.git/, .env, .htaccess) are never served; /.well-known/ (RFC 8615) is
     RedirectMatch 404 "/\.(?!well-known/)"
-{composer_rule}
+    # nor PHP source FPM does not run (it would be sent as text), nor backup copies
+    RedirectMatch 404 "{SOURCE_AND_BACKUPS}"
+{app_files_rule}
     <FilesMatch "\.php$">
         <If "-f %{{REQUEST_FILENAME}}">
             SetHandler "proxy:unix:{socket}|fcgi://php-fpm"
@@ -149,15 +154,8 @@ mod tests {
     }
 
     #[test]
-    fn composer_files_hidden_when_the_app_is_the_document_root() {
-        let site = Site {
-            hide_composer_files: true,
-            server_include: None,
-            ..example_site()
-        };
-        let config = render(&site);
-        assert!(config.contains("    RedirectMatch 404 \"^/(vendor/|composer\\.(json|lock)$)\"\n"));
-        assert!(!config.contains("Include"));
+    fn hidden_files() {
+        crate::web::site::tests::assert_hidden_files(render, "RedirectMatch 404 ", "");
     }
 
     #[test]

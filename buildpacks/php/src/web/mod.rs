@@ -4,24 +4,26 @@
 //!
 //! The buildpack installs it as `<layer>/bin/toolforge-php-web` with the two commands as symlinks
 //! to it; the file name it was called by picks the server. At each start it reads the container's
-//! limits, writes the configurations into `${TMPDIR:-/tmp}/php-web.<port>/` (never executables:
-//! Docker's and Kubernetes' /tmp may be `noexec`), starts FPM, waits for its socket, starts the
-//! server, and supervises both (`supervise`).
+//! limits, writes the configurations into `${TMPDIR:-/tmp}/php-web.<port>/` (its uid's alone;
+//! never executables: Docker's and Kubernetes' /tmp may be `noexec`), starts FPM, waits for its
+//! socket, starts the server, and supervises both (`supervise`).
 //!
 //! The pure parts, each tested on its own: the command line (`args`), the container's resources
 //! and the worker count (`resources`), and the three configurations (`fpm`, `apache`, `nginx`,
 //! rendered from a `site::Site`).
 //!
-//! The modules depend one way: `names`, `exit` and `resources` on nothing; `error` on `names`
-//! and `exit`; `site` on `error`; `fpm`, `apache` and `nginx` on `site`; `server` on those;
-//! `args` on `error` and `server`; `supervise` on `error` and `exit` only (it is handed a
-//! server's name and stop signal, not the server). This module ties them together.
+//! The modules depend one way: `names`, `exit`, `resources` and `hidden` on nothing; `error` on
+//! `names` and `exit`; `site` on `error`; `fpm` on `site`, `apache` and `nginx` on `site` and
+//! `hidden`; `server` on those; `args` on `error` and `server`; `supervise` on `error` and `exit`
+//! only (it is handed a server's name and stop signal, not the server). This module ties them
+//! together.
 
 mod apache;
 mod args;
 mod error;
 mod exit;
 mod fpm;
+mod hidden;
 mod names;
 mod nginx;
 mod resources;
@@ -31,14 +33,16 @@ mod supervise;
 
 use args::{Options, Request};
 use error::Error;
+use libtoolforge::private_dir;
+use nix::unistd::getuid;
 use resources::{CGROUP_ROOT, MEMINFO, Memory};
 use server::Server;
 use site::Site;
 use std::env;
 use std::ffi::OsString;
-use std::fs::{self, DirBuilder, OpenOptions, Permissions};
+use std::fs::{self, OpenOptions, Permissions};
 use std::io::ErrorKind;
-use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use supervise::Supervisor;
@@ -47,6 +51,25 @@ pub use names::{APACHE_COMMAND, LAUNCHER, NGINX_COMMAND};
 
 /// The port when neither `-p` nor `$PORT` gives one (Toolforge sets `PORT=8000`).
 const DEFAULT_PORT: u16 = 8000;
+
+/// The document root a process's command line gives the launcher (`"."` when it names none), or
+/// `None` when the command is not the launcher or asks only for the help. For the build, which
+/// warns when a Procfile's `web` process serves the whole app directory. The words are split at
+/// white space, as a Procfile's simple commands are.
+#[must_use]
+pub fn document_root_argument(command_line: &str) -> Option<String> {
+    let mut words = command_line.split_whitespace().map(str::to_owned);
+    let program = words.next()?;
+    let command = Path::new(&program).file_name()?.to_str()?;
+    if command != LAUNCHER && Server::from_command(command).is_none() {
+        return None;
+    }
+    let (_, args) = args::server(command, words.collect()).ok()?;
+    match args::parse(args).ok()? {
+        Request::Run(options) => Some(options.document_root.unwrap_or_else(|| ".".to_owned())),
+        Request::Help => None,
+    }
+}
 
 /// Runs the launcher; every error is one line on stderr and exit code 1.
 #[must_use]
@@ -125,7 +148,7 @@ fn site(command: &str, options: &Options) -> Result<Site, Error> {
         layer: layer()?,
         run_dir: site::run_dir(env::var("TMPDIR").ok().as_deref(), port),
         port,
-        hide_composer_files: document_root == app_dir,
+        app_dir_is_document_root: document_root == app_dir,
         document_root,
         fpm_workers,
         cpus,
@@ -178,19 +201,17 @@ fn layer() -> Result<PathBuf, Error> {
 }
 
 /// The run-time directory (private to the uid) with the configurations, and without the socket
-/// of an earlier FPM, which would pass for the new one's.
+/// of an earlier FPM, which would pass for the new one's. In the shared /tmp, a name someone else
+/// made first (a symbolic link, another uid's directory) is refused, as the exec.d program
+/// refuses it for its directories; an earlier start's directory is private again.
 fn write_configs(site: &Site, server: Server) -> Result<(), Error> {
     let dir = &site.run_dir;
     let run_dir_error = |error| Error::RunDir {
         dir: dir.clone(),
         error,
     };
-    match DirBuilder::new().mode(0o700).create(dir) {
-        Err(error) if error.kind() == ErrorKind::AlreadyExists => {
-            fs::set_permissions(dir, Permissions::from_mode(0o700)).map_err(run_dir_error)?;
-        }
-        result => result.map_err(run_dir_error)?,
-    }
+    private_dir::create(dir, getuid().as_raw()).map_err(run_dir_error)?;
+    fs::set_permissions(dir, Permissions::from_mode(0o700)).map_err(run_dir_error)?;
     match fs::remove_file(site.fpm_socket()) {
         Err(error) if error.kind() != ErrorKind::NotFound => return Err(run_dir_error(error)),
         _ => {}
@@ -226,6 +247,65 @@ fn follow(supervisor: &mut Supervisor, file: &str) -> Result<(), Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn run_dir_is_a_private_directory_of_this_uid() {
+        let tmp = tempfile::tempdir().unwrap();
+        let site = |run_dir: PathBuf| Site {
+            run_dir,
+            ..site::tests::example_site()
+        };
+        let fresh = site(tmp.path().join("php-web.8000"));
+        write_configs(&fresh, Server::Nginx).unwrap();
+        let mode = |dir: &Path| fs::symlink_metadata(dir).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&fresh.run_dir), 0o700);
+        assert!(fresh.run_dir.join("nginx.conf").is_file());
+        // An earlier start's, left open to others: reused, and private again.
+        fs::set_permissions(&fresh.run_dir, Permissions::from_mode(0o777)).unwrap();
+        write_configs(&fresh, Server::Apache).unwrap();
+        assert_eq!(mode(&fresh.run_dir), 0o700);
+
+        // A symbolic link in its place (planted in the shared /tmp): the configurations would be
+        // written wherever it points.
+        let elsewhere = tmp.path().join("elsewhere");
+        fs::create_dir(&elsewhere).unwrap();
+        let elsewhere_mode = mode(&elsewhere);
+        let link = tmp.path().join("php-web.8001");
+        std::os::unix::fs::symlink(&elsewhere, &link).unwrap();
+        let error = write_configs(&site(link), Server::Nginx).unwrap_err().to_string();
+        assert!(
+            error.starts_with("cannot create the run-time directory "),
+            "{error}"
+        );
+        assert_eq!(fs::read_dir(&elsewhere).unwrap().count(), 0);
+        assert_eq!(mode(&elsewhere), elsewhere_mode, "its mode is left alone");
+
+        // A file in its place.
+        let file = tmp.path().join("php-web.8002");
+        fs::write(&file, "").unwrap();
+        assert!(write_configs(&site(file), Server::Nginx).is_err());
+    }
+
+    #[test]
+    fn document_root_arguments() {
+        let root = |command_line| document_root_argument(command_line);
+        assert_eq!(root("heroku-php-apache2").as_deref(), Some("."));
+        assert_eq!(
+            root("heroku-php-nginx -C nginx.conf public/").as_deref(),
+            Some("public/")
+        );
+        assert_eq!(
+            root("vendor/bin/heroku-php-apache2 -p8080 -v web").as_deref(),
+            Some("web")
+        );
+        assert_eq!(root("toolforge-php-web nginx").as_deref(), Some("."));
+        assert_eq!(root("heroku-php-apache2 --help"), None);
+        assert_eq!(root("heroku-php-apache2 -x"), None);
+        assert_eq!(root("toolforge-php-web lighttpd"), None);
+        assert_eq!(root("gunicorn nginx"), None);
+        assert_eq!(root("php -S 0.0.0.0:8000"), None);
+        assert_eq!(root(""), None);
+    }
 
     #[test]
     fn port_from_the_option_the_environment_or_the_default() {

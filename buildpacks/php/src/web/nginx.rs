@@ -12,6 +12,7 @@
 //!   `$fastcgi_path_info`, so it is saved in `$path_info` first
 //!   (<https://trac.nginx.org/nginx/ticket/321>, <https://github.com/nginx/nginx/issues/879>).
 
+use crate::web::hidden::{APP_FILES, SOURCE_AND_BACKUPS};
 use crate::web::site::Site;
 use nix::sys::signal::Signal;
 use std::process::Command;
@@ -26,11 +27,13 @@ pub(crate) fn render(site: &Site) -> String {
     let layer = site.layer.display();
     let run_dir = site.run_dir.display();
     let port = site.port;
-    let composer_rule = if site.hide_composer_files {
-        "        # the app directory is the document root: keep Composer's files private\n        \
-         location ~ ^/(vendor/|composer\\.(json|lock)$) { return 404; }\n"
+    let app_files_rule = if site.app_dir_is_document_root {
+        format!(
+            "        # the document root is the app directory: not its dependencies, build files, credentials or configuration\n        \
+             location ~ {APP_FILES} {{ return 404; }}\n"
+        )
     } else {
-        ""
+        String::new()
     };
     let include = site.server_include.as_ref().map_or_else(String::new, |file| {
         format!("        # -C\n        include \"{}\";\n", file.display())
@@ -73,7 +76,9 @@ http {{
 
         # dotfiles and dot-directories (.git/, .env, .htaccess) are never served; /.well-known/ (RFC 8615) is
         location ~ /\.(?!well-known/) {{ return 404; }}
-{composer_rule}
+        # nor PHP source FPM does not run (it would be sent as text), nor backup copies
+        location ~ {SOURCE_AND_BACKUPS} {{ return 404; }}
+{app_files_rule}
         location ~ \.php(/|$) {{
             fastcgi_split_path_info ^(.+?\.php)(/.*)$;
             # try_files resets $fastcgi_path_info: keep it first
@@ -126,15 +131,8 @@ mod tests {
     }
 
     #[test]
-    fn composer_files_hidden_when_the_app_is_the_document_root() {
-        let site = Site {
-            hide_composer_files: true,
-            server_include: None,
-            ..example_site()
-        };
-        let config = render(&site);
-        assert!(config.contains("        location ~ ^/(vendor/|composer\\.(json|lock)$) { return 404; }\n"));
-        assert!(!config.contains("include \"/workspace"));
+    fn hidden_files() {
+        crate::web::site::tests::assert_hidden_files(render, "location ~ ", " { return 404; }");
     }
 
     #[test]

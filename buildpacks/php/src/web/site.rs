@@ -17,8 +17,9 @@ pub(crate) struct Site {
     pub(crate) run_dir: PathBuf,
     pub(crate) port: u16,
     pub(crate) document_root: PathBuf,
-    /// The document root is the app directory, where Composer's files must not be served.
-    pub(crate) hide_composer_files: bool,
+    /// The document root is the app directory, whose own files must not be served
+    /// ([`crate::web::hidden::APP_FILES`]).
+    pub(crate) app_dir_is_document_root: bool,
     pub(crate) fpm_workers: u32,
     /// Apache's processes and nginx's workers.
     pub(crate) cpus: u32,
@@ -123,12 +124,102 @@ pub(crate) mod tests {
             run_dir: PathBuf::from("/tmp/php-web.8000"),
             port: 8000,
             document_root: PathBuf::from("/workspace/public_html"),
-            hide_composer_files: false,
+            app_dir_is_document_root: false,
             fpm_workers: 4,
             cpus: 2,
             server_include: Some(PathBuf::from("/workspace/conf/server.inc.conf")),
             fpm_include: Some(PathBuf::from("/workspace/conf/fpm.inc.conf")),
             php_ini: Some(PathBuf::from("/workspace/conf/php.ini")),
+        }
+    }
+
+    /// Requests no document root serves: PHP source under extensions PHP-FPM does not run, and
+    /// backup copies (PHP's `include` reads them from disk, never over HTTP).
+    const NEVER_SERVED: [&str; 9] = [
+        "/lib/config.inc",
+        "/Config.INC",
+        "/views/page.phtml",
+        "/old.php5",
+        "/index.php~",
+        "/index.php.bak",
+        "/lib/db.php.orig",
+        "/index.phps",
+        "/a/b/settings.php7",
+    ];
+
+    /// Requests the app directory as the document root does not serve; a subdirectory does.
+    const APP_FILES: [&str; 16] = [
+        "/auth.json",
+        "/composer.json",
+        "/composer.lock",
+        "/vendor/autoload.php",
+        "/node_modules/left-pad/index.js",
+        "/assets/node_modules/x/y.css",
+        "/project.toml",
+        "/Procfile",
+        "/Aptfile",
+        "/package.json",
+        "/package-lock.json",
+        "/dump.sql",
+        "/config.ini",
+        "/config.yaml",
+        "/conf/settings.yml",
+        "/Backup.SQL",
+    ];
+
+    /// Requests every document root serves.
+    const SERVED: [&str; 10] = [
+        "/",
+        "/index.php",
+        "/index.php/extra/path",
+        "/lib/helper.php",
+        "/style.css",
+        "/api/data.json",
+        "/packages.html",
+        "/vendor.js",
+        "/docs/yaml.html",
+        "/incoming/",
+    ];
+
+    /// Whether `config` has a rule answering `path` with 404: a line `prefix PATTERN suffix`
+    /// whose pattern (bare or in double quotes) matches, searched as PCRE searches the decoded
+    /// path. regex-automata reads these patterns as PCRE does; it lacks the dotfile rule's
+    /// lookahead, so that rule is left out here (the end-to-end tests request dotfiles).
+    fn denies(config: &str, prefix: &str, suffix: &str, path: &str) -> bool {
+        config
+            .lines()
+            .filter_map(|line| line.trim().strip_prefix(prefix)?.strip_suffix(suffix))
+            .map(|pattern| pattern.trim_matches('"'))
+            .filter(|pattern| !pattern.contains("(?!"))
+            .any(|pattern| {
+                regex_automata::meta::Regex::new(pattern)
+                    .unwrap_or_else(|error| panic!("{pattern}: {error}"))
+                    .is_match(path)
+            })
+    }
+
+    /// Checks a server's 404 rules (lines `prefix PATTERN suffix` in what `render` makes) with
+    /// the app directory and with a subdirectory as the document root.
+    pub(crate) fn assert_hidden_files(render: fn(&Site) -> String, prefix: &str, suffix: &str) {
+        for app_dir_is_document_root in [true, false] {
+            let config = render(&Site {
+                app_dir_is_document_root,
+                ..example_site()
+            });
+            let denied = |path| denies(&config, prefix, suffix, path);
+            for path in NEVER_SERVED {
+                assert!(denied(path), "{path} is served\n{config}");
+            }
+            for path in APP_FILES {
+                assert_eq!(
+                    denied(path),
+                    app_dir_is_document_root,
+                    "{path} (app directory as the document root: {app_dir_is_document_root})\n{config}"
+                );
+            }
+            for path in SERVED {
+                assert!(!denied(path), "{path} is not served\n{config}");
+            }
         }
     }
 
