@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// Written by the build next to the `exec.d` directory of the layer.
 pub const CONFIG_FILE: &str = "environment.toml";
@@ -31,22 +32,68 @@ pub struct Config {
 pub const LDAP_YAML: &str = "/etc/ldap.yaml";
 pub const LDAP_CONF: &str = "/etc/ldap.conf";
 
+/// What the exec.d program looks at on the machine it starts on. The lookups that can block (NSS,
+/// which asks SSSD; a directory on NFS; LDAP) are functions, so that tests can make them hang.
+#[derive(Debug, Clone)]
+pub struct Host {
+    pub uid: u32,
+    pub gid: u32,
+    /// TOOL_DATA_DIR as the platform set it.
+    pub tool_data_dir: Option<PathBuf>,
+    /// A variable of the process's environment.
+    pub inherited: fn(&str) -> Option<String>,
+    /// The uid's account as NSS knows it (`/etc/passwd`, SSSD).
+    pub account: fn(u32) -> Option<Account>,
+    /// Whether a directory can be HOME.
+    pub usable: fn(&Path) -> Result<(), Unusable>,
+    /// The uid's account from LDAP within the time given; `Err(None)` when LDAP is not configured.
+    pub ldap: fn(u32, Duration) -> Result<Lookup, Option<String>>,
+}
+
+/// The account NSS knows: what HOME and the identity need of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    pub name: String,
+    pub home: PathBuf,
+}
+
+impl Host {
+    /// This process on this machine.
+    #[must_use]
+    pub fn this_process() -> Self {
+        Self {
+            uid: getuid().as_raw(),
+            gid: getgid().as_raw(),
+            tool_data_dir: std::env::var_os("TOOL_DATA_DIR").map(PathBuf::from),
+            inherited: |name| std::env::var(name).ok(),
+            account: nss_account,
+            usable,
+            ldap: from_ldap,
+        }
+    }
+}
+
 /// The variables for the launcher and the notes for stderr.
 #[must_use]
 pub fn run(config: &Config) -> (BTreeMap<String, String>, Vec<String>) {
-    let uid = getuid().as_raw();
-    let gid = getgid().as_raw();
-    let tool_data_dir = std::env::var_os("TOOL_DATA_DIR").map(PathBuf::from);
+    run_on(config, &Host::this_process())
+}
+
+/// [`run`] on `host`.
+#[must_use]
+pub fn run_on(config: &Config, host: &Host) -> (BTreeMap<String, String>, Vec<String>) {
+    let (uid, gid) = (host.uid, host.gid);
+    let tool_data_dir = host.tool_data_dir.clone();
     let mut notes = Vec::new();
 
-    let account = nix::unistd::User::from_uid(Uid::from_raw(uid)).ok().flatten();
+    let account = (host.account)(uid);
     let ldap = if account.is_some() {
         None
     } else {
-        Some(from_ldap(uid))
+        Some((host.ldap)(uid, ldap::TIMEOUT))
     };
     let account_home = match (&account, &ldap) {
-        (Some(account), _) => Some(account.dir.clone()),
+        (Some(account), _) => Some(account.home.clone()),
         (None, Some(Ok(Lookup::Found(user, _)))) => Some(PathBuf::from(&user.home)),
         _ => None,
     };
@@ -57,7 +104,7 @@ pub fn run(config: &Config) -> (BTreeMap<String, String>, Vec<String>) {
             tool_data_dir: tool_data_dir.as_deref(),
             account_home: account_home.as_deref(),
         },
-        usable,
+        host.usable,
     );
     if let Home::Private(dir) = &home
         && let Err(error) = create_private_dir(dir, uid)
@@ -79,7 +126,7 @@ pub fn run(config: &Config) -> (BTreeMap<String, String>, Vec<String>) {
                 Ok(Lookup::Found(..)) => None,
             };
             let synthetic_home = home.dir().map_or_else(
-                || std::env::var("HOME").unwrap_or_else(|_| "/".into()),
+                || (host.inherited)("HOME").unwrap_or_else(|| "/".into()),
                 |dir| dir.display().to_string(),
             );
             let (user, group) = identity::synthetic(uid, gid, tool_data_dir.as_deref(), &synthetic_home);
@@ -101,17 +148,24 @@ pub fn run(config: &Config) -> (BTreeMap<String, String>, Vec<String>) {
             .map_err(|error| notes.push(format!("toolforge: cannot serve the tool's account: {error}")))
             .ok(),
     });
-    let (variables, mut decided_notes) = variables(&(home, unusable), &identity, nss.as_ref(), |name| {
-        std::env::var(name).ok()
-    });
+    let (variables, mut decided_notes) =
+        variables(&(home, unusable), &identity, nss.as_ref(), host.inherited);
     notes.append(&mut decided_notes);
     (variables, notes)
 }
 
+fn nss_account(uid: u32) -> Option<Account> {
+    let user = nix::unistd::User::from_uid(Uid::from_raw(uid)).ok().flatten()?;
+    Some(Account {
+        name: user.name,
+        home: user.dir,
+    })
+}
+
 /// The account from LDAP, when the configuration is mounted; `Err(None)` when it is not.
-fn from_ldap(uid: u32) -> Result<Lookup, Option<String>> {
+fn from_ldap(uid: u32, timeout: Duration) -> Result<Lookup, Option<String>> {
     let config = read_ldap_config().ok_or(None)?.map_err(Some)?;
-    ldap::lookup(&config, uid, ldap::TIMEOUT).map_err(Some)
+    ldap::lookup(&config, uid, timeout).map_err(Some)
 }
 
 type Parser = fn(&str) -> Result<LdapConfig, String>;
