@@ -31,6 +31,8 @@ impl Home {
 pub enum Unusable {
     Missing(PathBuf),
     ReadOnly(PathBuf),
+    /// The check did not finish (a hung NFS mount), for this reason.
+    NoAnswer(PathBuf, String),
 }
 
 impl std::fmt::Display for Unusable {
@@ -38,6 +40,7 @@ impl std::fmt::Display for Unusable {
         match self {
             Self::Missing(dir) => write!(f, "TOOL_DATA_DIR {} is not a mounted directory", dir.display()),
             Self::ReadOnly(dir) => write!(f, "TOOL_DATA_DIR {} is not writable", dir.display()),
+            Self::NoAnswer(dir, reason) => write!(f, "TOOL_DATA_DIR {} {reason}", dir.display()),
         }
     }
 }
@@ -51,10 +54,12 @@ pub struct Facts<'a> {
     pub tool_data_dir: Option<&'a Path>,
     /// The account's home directory, when the uid has an account.
     pub account_home: Option<&'a Path>,
+    /// Where private homes are made: `/tmp`.
+    pub temp_dir: &'a Path,
 }
 
 /// Decides HOME: the tool data directory when it is a mounted, writable directory; else the
-/// account's home when that is a writable directory; else `/tmp/home-<uid>`. Also returns why a
+/// account's home when that is a writable directory; else `<temp_dir>/home-<uid>`. Also returns why a
 /// TOOL_DATA_DIR that was set is not used.
 pub fn decide(facts: Facts<'_>, usable: impl Fn(&Path) -> Result<(), Unusable>) -> (Home, Option<Unusable>) {
     if facts.keep_home {
@@ -72,13 +77,13 @@ pub fn decide(facts: Facts<'_>, usable: impl Fn(&Path) -> Result<(), Unusable>) 
     {
         return (Home::Account(dir.to_path_buf()), unusable);
     }
-    (Home::Private(private_home(facts.uid)), unusable)
+    (Home::Private(private_home(facts.temp_dir, facts.uid)), unusable)
 }
 
 /// The private home of a uid that has no usable one.
 #[must_use]
-pub fn private_home(uid: u32) -> PathBuf {
-    PathBuf::from(format!("/tmp/home-{uid}"))
+pub fn private_home(temp_dir: &Path, uid: u32) -> PathBuf {
+    temp_dir.join(format!("home-{uid}"))
 }
 
 #[cfg(test)]
@@ -93,6 +98,7 @@ mod tests {
             uid: 52503,
             tool_data_dir: tool_data_dir.map(Path::new),
             account_home: account_home.map(Path::new),
+            temp_dir: Path::new("/tmp"),
         }
     }
 

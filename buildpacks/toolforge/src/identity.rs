@@ -93,11 +93,14 @@ fn non_empty_lines(text: &str) -> String {
     lines
 }
 
-/// Keeps values from LDAP from breaking the colon-separated format.
+/// Keeps values from breaking the colon-separated, one-entry-a-line format. LDAP's values have
+/// been refused already when they hold such characters (see `ldap`); what is left to strip comes
+/// from the synthetic account, whose name and home are made from TOOL_DATA_DIR and HOME, paths
+/// that may hold any byte but `/` and NUL, and whose passwd line is only a label for the uid.
 fn sanitize(value: &str) -> String {
     value
         .chars()
-        .filter(|c| *c != ':' && *c != '\n' && *c != ',')
+        .filter(|c| !matches!(c, ':' | '\n' | '\r' | '\0' | ','))
         .collect()
 }
 
@@ -114,6 +117,16 @@ mod tests {
         assert_eq!(tool_account(Path::new("/data/project/mytool/sub")), None);
         assert_eq!(tool_account(Path::new("/srv/mytool")), None);
         assert_eq!(tool_account(Path::new("/data/project")), None);
+    }
+
+    #[test]
+    fn values_that_would_break_the_files_lose_the_characters() {
+        let (mut user, _) = synthetic(52503, 52503, None, "/data/project/my\rtool\0");
+        user.name = "uid\r52503\0".into();
+        assert_eq!(
+            passwd_file("", &user),
+            "uid52503:x:52503:52503:Toolforge tool uid52503:/data/project/mytool:/bin/bash\n"
+        );
     }
 
     #[test]

@@ -8,7 +8,7 @@ pub const DEFAULT_BASE: &str = "dc=wikimedia,dc=org";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LdapConfig {
-    /// `ldap://host:port` URLs, tried in order.
+    /// `ldap://host:port` or `ldaps://host:port` URLs, tried in order.
     pub servers: Vec<String>,
     pub base: String,
 }
@@ -50,7 +50,7 @@ pub fn parse_yaml(text: &str) -> Result<LdapConfig, String> {
 ///
 /// # Errors
 ///
-/// When it names no `ldap://` server.
+/// When it names no `ldap://` or `ldaps://` server.
 pub fn parse_conf(text: &str) -> Result<LdapConfig, String> {
     let mut uris = Vec::new();
     let mut hosts = Vec::new();
@@ -73,9 +73,10 @@ pub fn parse_conf(text: &str) -> Result<LdapConfig, String> {
         }
     }
     uris.extend(hosts.iter().map(|host| server_url(host, port)));
-    uris.retain(|uri| uri.starts_with("ldap://"));
+    // `ldapi://` (a local socket) cannot reach Toolforge's directory from a container.
+    uris.retain(|uri| uri.starts_with("ldap://") || uri.starts_with("ldaps://"));
     if uris.is_empty() {
-        return Err("it names no ldap:// server".to_string());
+        return Err("it names no ldap:// or ldaps:// server".to_string());
     }
     Ok(LdapConfig {
         servers: uris,
@@ -117,6 +118,21 @@ mod tests {
         let config = parse_yaml("servers: [\"127.0.0.1:3890\"]\nbasedn: dc=example,dc=org\n").unwrap();
         assert_eq!(config.servers, ["ldap://127.0.0.1:3890"]);
         assert_eq!(config.base, "dc=example,dc=org");
+    }
+
+    #[test]
+    fn ldaps_uris_are_kept() {
+        let config = parse_conf("uri ldaps://ldap-ro.eqiad.wikimedia.org ldap://b:389 ldapi:///\n").unwrap();
+        assert_eq!(
+            config.servers,
+            ["ldaps://ldap-ro.eqiad.wikimedia.org", "ldap://b:389"]
+        );
+        assert_eq!(
+            parse_conf("URI ldaps://a:636\n").unwrap().servers,
+            ["ldaps://a:636"]
+        );
+        let config = parse_yaml("servers:\n  - ldaps://a:636\n  - b\n").unwrap();
+        assert_eq!(config.servers, ["ldaps://a:636", "ldap://b:389"]);
     }
 
     #[test]

@@ -22,7 +22,9 @@ fn main() {
         }
     });
     drop(result);
-    // The LDAP thread may still wait on a server that never answers: do not wait for it.
+    // A lookup abandoned at the deadline (SSSD, a hung NFS mount, an LDAP server that never
+    // answers) may still block its thread: exit without joining it. A thread asleep in NFS is
+    // ended by the kernel at exit (NFS sleeps are killable), so the launcher sees this process end.
     std::process::exit(0);
 }
 
