@@ -20,6 +20,7 @@
 //! - [`kept_directory`]: a dependency directory (`node_modules`, `vendor`) kept between builds.
 //! - [`debian_layer`]: a package list resolved with [`apt_state`] and installed into a cached
 //!   layer keyed on it, with the buildpack's configuration and environment; its errors.
+//! - [`fuzz`] (tests only, the `fuzz` feature): property-based tests of the parsers of the app's files.
 //!
 //! A buildpack built on this crate keeps its own `errors.rs` (one enum, one function turning it
 //! into an [`error::ErrorMessage`]) and calls [`fail`] from `Buildpack::on_error`.
@@ -32,6 +33,8 @@ pub mod debian;
 pub mod debian_layer;
 pub mod download;
 pub mod error;
+#[cfg(any(test, feature = "fuzz"))]
+pub mod fuzz;
 pub mod inventory;
 pub mod kept_directory;
 pub mod languages;
