@@ -66,10 +66,7 @@ pub fn located(message: &ErrorMessage, inputs: &[Input<'_>], scope: Scope) -> Re
     let Some(location) = &message.location else {
         return fail("the rejection names no file".to_string());
     };
-    let Some((_, text)) = inputs
-        .iter()
-        .find(|(file, _)| location.file.as_os_str() == *file)
-    else {
+    let Some((_, text)) = inputs.iter().find(|(file, _)| location.file.as_os_str() == *file) else {
         return fail(format!(
             "the rejection names {}, not one of the files read",
             location.file.display()
@@ -151,7 +148,9 @@ const AWKWARD: &[char] = &[
 ];
 
 /// Whitespace people and editors leave around lines.
-const ODD_WHITESPACE: &[&str] = &[" ", "  ", "\t", "\u{a0}", "\u{3000}", "\u{2028}", "\x0b", "\x0c", "\r"];
+const ODD_WHITESPACE: &[&str] = &[
+    " ", "  ", "\t", "\u{a0}", "\u{3000}", "\u{2028}", "\x0b", "\x0c", "\r",
+];
 
 /// A character from [`AWKWARD`], or any at all.
 fn awkward_char() -> BoxedStrategy<char> {
@@ -268,7 +267,11 @@ impl Mutation {
             }
             Self::LongLine(at) => {
                 let line = &mut lines[at.index(count)];
-                let unit = if line.is_empty() { "x".to_string() } else { line.clone() };
+                let unit = if line.is_empty() {
+                    "x".to_string()
+                } else {
+                    line.clone()
+                };
                 *line = unit.repeat(20_000 / unit.len() + 1);
             }
             Self::ManyLines => {
@@ -335,16 +338,32 @@ pub type Table = (&'static str, &'static [&'static str]);
 pub const PROJECT_DESCRIPTOR_TABLES: &[Table] = &[
     (
         "[_]",
-        &["schema-version = \"0.2\"", "id = \"tool\"", "name = 'My tool'", "# a comment", ""],
+        &[
+            "schema-version = \"0.2\"",
+            "id = \"tool\"",
+            "name = 'My tool'",
+            "# a comment",
+            "",
+        ],
     ),
     (
         "[io.buildpacks]",
-        &["exclude = [\"/tests\", \"*.md\"]", "nested = { a = 1, b = [1, 2] }"],
+        &[
+            "exclude = [\"/tests\", \"*.md\"]",
+            "nested = { a = 1, b = [1, 2] }",
+        ],
     ),
-    ("[[io.buildpacks.build.env]]", &["name = \"DEBUG\"", "value = \"1\""]),
+    (
+        "[[io.buildpacks.build.env]]",
+        &["name = \"DEBUG\"", "value = \"1\""],
+    ),
     (
         "[project]",
-        &["date = 1979-05-27T07:32:00Z", "float = 1e10", "multi = \"\"\"\nline\n\"\"\""],
+        &[
+            "date = 1979-05-27T07:32:00Z",
+            "float = 1e10",
+            "multi = \"\"\"\nline\n\"\"\"",
+        ],
     ),
 ];
 

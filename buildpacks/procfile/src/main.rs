@@ -1,4 +1,6 @@
 mod errors;
+#[cfg(test)]
+mod fuzz;
 mod processes_layer;
 mod procfile;
 
@@ -98,7 +100,10 @@ fn command_on_path(name: &str) -> Option<PathBuf> {
 }
 
 fn read_procfile(path: &Path) -> Result<Procfile, ProcfileBuildpackError> {
-    let bytes = std::fs::read(path).map_err(ProcfileBuildpackError::Read)?;
+    parse_procfile(std::fs::read(path).map_err(ProcfileBuildpackError::Read)?)
+}
+
+fn parse_procfile(bytes: Vec<u8>) -> Result<Procfile, ProcfileBuildpackError> {
     let text = String::from_utf8(bytes).map_err(|error| {
         let valid = &error.as_bytes()[..error.utf8_error().valid_up_to()];
         let line = valid.split(|byte| *byte == b'\n').count();
