@@ -11,6 +11,7 @@ use libcnb::data::launch::{LaunchBuilder, ProcessBuilder, ProcessType};
 use libcnb::detect::{DetectContext, DetectResult, DetectResultBuilder};
 use libcnb::generic::{GenericMetadata, GenericPlatform};
 use libcnb::{Buildpack, buildpack_main};
+use libtoolforge::error::utf8_text;
 use libtoolforge::output::BuildOutput;
 use std::path::{Path, PathBuf};
 
@@ -104,11 +105,7 @@ fn read_procfile(path: &Path) -> Result<Procfile, ProcfileBuildpackError> {
 }
 
 fn parse_procfile(bytes: Vec<u8>) -> Result<Procfile, ProcfileBuildpackError> {
-    let text = String::from_utf8(bytes).map_err(|error| {
-        let valid = &error.as_bytes()[..error.utf8_error().valid_up_to()];
-        let line = valid.split(|byte| *byte == b'\n').count();
-        ProcfileBuildpackError::NotUtf8 { line }
-    })?;
+    let text = utf8_text(bytes).map_err(|line| ProcfileBuildpackError::NotUtf8 { line })?;
     text.parse().map_err(ProcfileBuildpackError::Parse)
 }
 
