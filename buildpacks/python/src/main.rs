@@ -2,6 +2,8 @@ mod app_files;
 mod django;
 mod environment;
 mod errors;
+#[cfg(test)]
+mod fuzz;
 mod layers;
 mod package_manager;
 mod python_version;
