@@ -142,6 +142,22 @@ impl Composer {
     pub(crate) fn read(app_dir: &Path) -> Result<Self, ComposerError> {
         let json = JsonFile::read(app_dir, COMPOSER_JSON)?;
         let lock = JsonFile::read(app_dir, COMPOSER_LOCK)?;
+        Self::checked(json, lock)
+    }
+
+    /// composer.json's and composer.lock's texts, either of which may be absent.
+    #[cfg(test)]
+    pub(crate) fn parse(json: Option<String>, lock: Option<String>) -> Result<Self, ComposerError> {
+        let json = json
+            .map(|text| JsonFile::parse(COMPOSER_JSON, text))
+            .transpose()?;
+        let lock = lock
+            .map(|text| JsonFile::parse(COMPOSER_LOCK, text))
+            .transpose()?;
+        Self::checked(json, lock)
+    }
+
+    fn checked(json: Option<JsonFile>, lock: Option<JsonFile>) -> Result<Self, ComposerError> {
         if json.is_none() && lock.is_some() {
             return Err(ComposerError::LockWithoutJson);
         }
