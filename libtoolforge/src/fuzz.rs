@@ -59,25 +59,45 @@ pub type Input<'a> = (&'a str, &'a str);
 ///
 /// When it is not so, with what is wrong.
 pub fn located(message: &ErrorMessage, inputs: &[Input<'_>], scope: Scope) -> Result<Outcome, TestCaseError> {
-    let fail = |what: String| Err(TestCaseError::fail(format!("{what}:\n{}", message.render())));
+    let rendered = message.render();
     if message.title.trim().is_empty() || message.title.contains('\n') {
-        return fail("the title is not one line".to_string());
+        return Err(TestCaseError::fail(format!(
+            "the title is not one line:\n{rendered}"
+        )));
     }
     let Some(location) = &message.location else {
-        return fail("the rejection names no file".to_string());
+        return Err(TestCaseError::fail(format!(
+            "the rejection names no file:\n{rendered}"
+        )));
     };
-    let Some((_, text)) = inputs.iter().find(|(file, _)| location.file.as_os_str() == *file) else {
-        return fail(format!(
-            "the rejection names {}, not one of the files read",
-            location.file.display()
-        ));
+    let file = location.file.to_string_lossy();
+    on_a_line(&file, location.line, inputs, scope)
+        .map_err(|error| TestCaseError::fail(format!("{error}:\n{rendered}")))
+}
+
+/// As [`located`], for a rejection that is not an [`ErrorMessage`] (a note at run time): it names
+/// `file` and `line`.
+///
+/// # Errors
+///
+/// When it is not so, with what is wrong.
+pub fn on_a_line(
+    file: &str,
+    line: Option<usize>,
+    inputs: &[Input<'_>],
+    scope: Scope,
+) -> Result<Outcome, TestCaseError> {
+    let Some((_, text)) = inputs.iter().find(|(name, _)| *name == file) else {
+        return Err(TestCaseError::fail(format!(
+            "the rejection names {file}, not one of the files read"
+        )));
     };
     let lines = text.split('\n').count();
-    match (location.line, scope) {
-        (None, Scope::Line) => fail("the rejection of a line names no line".to_string()),
-        (Some(line), _) if line == 0 || line > lines => {
-            fail(format!("line {line} is not one of the file's {lines} lines"))
-        }
+    match (line, scope) {
+        (None, Scope::Line) => Err(TestCaseError::fail("the rejection of a line names no line")),
+        (Some(line), _) if line == 0 || line > lines => Err(TestCaseError::fail(format!(
+            "line {line} is not one of the file's {lines} lines"
+        ))),
         _ => Ok(Outcome::Rejected),
     }
 }
