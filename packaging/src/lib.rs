@@ -6,6 +6,7 @@ pub mod buildpacks;
 pub mod cnb_tools;
 pub mod command;
 pub mod file_server;
+pub mod fuzz;
 pub mod inventory;
 pub mod mirror;
 mod mirror_files;
