@@ -87,13 +87,13 @@ struct JsonFile {
 }
 
 impl JsonFile {
-    fn read(app_dir: &Path, file: &'static str) -> Result<Option<Self>, ComposerError> {
-        let text = match std::fs::read_to_string(app_dir.join(file)) {
-            Ok(text) => text,
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(error) => return Err(ComposerError::Read { file, error }),
-        };
-        Self::parse(file, text).map(Some)
+    /// The text of `app_dir/file`; `None` when there is no such file.
+    fn read_text(app_dir: &Path, file: &'static str) -> Result<Option<String>, ComposerError> {
+        match std::fs::read_to_string(app_dir.join(file)) {
+            Ok(text) => Ok(Some(text)),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(error) => Err(ComposerError::Read { file, error }),
+        }
     }
 
     fn parse(file: &'static str, text: String) -> Result<Self, ComposerError> {
@@ -140,24 +140,15 @@ pub(crate) struct Composer {
 
 impl Composer {
     pub(crate) fn read(app_dir: &Path) -> Result<Self, ComposerError> {
-        let json = JsonFile::read(app_dir, COMPOSER_JSON)?;
-        let lock = JsonFile::read(app_dir, COMPOSER_LOCK)?;
-        Self::checked(json, lock)
+        let json = JsonFile::read_text(app_dir, COMPOSER_JSON)?;
+        let lock = JsonFile::read_text(app_dir, COMPOSER_LOCK)?;
+        Self::parse(json, lock)
     }
 
     /// composer.json's and composer.lock's texts, either of which may be absent.
-    #[cfg(test)]
     pub(crate) fn parse(json: Option<String>, lock: Option<String>) -> Result<Self, ComposerError> {
-        let json = json
-            .map(|text| JsonFile::parse(COMPOSER_JSON, text))
-            .transpose()?;
-        let lock = lock
-            .map(|text| JsonFile::parse(COMPOSER_LOCK, text))
-            .transpose()?;
-        Self::checked(json, lock)
-    }
-
-    fn checked(json: Option<JsonFile>, lock: Option<JsonFile>) -> Result<Self, ComposerError> {
+        let json = json.map(|text| JsonFile::parse(COMPOSER_JSON, text)).transpose()?;
+        let lock = lock.map(|text| JsonFile::parse(COMPOSER_LOCK, text)).transpose()?;
         if json.is_none() && lock.is_some() {
             return Err(ComposerError::LockWithoutJson);
         }
