@@ -147,8 +147,12 @@ impl Composer {
 
     /// composer.json's and composer.lock's texts, either of which may be absent.
     pub(crate) fn parse(json: Option<String>, lock: Option<String>) -> Result<Self, ComposerError> {
-        let json = json.map(|text| JsonFile::parse(COMPOSER_JSON, text)).transpose()?;
-        let lock = lock.map(|text| JsonFile::parse(COMPOSER_LOCK, text)).transpose()?;
+        let json = json
+            .map(|text| JsonFile::parse(COMPOSER_JSON, text))
+            .transpose()?;
+        let lock = lock
+            .map(|text| JsonFile::parse(COMPOSER_LOCK, text))
+            .transpose()?;
         if json.is_none() && lock.is_some() {
             return Err(ComposerError::LockWithoutJson);
         }
@@ -199,7 +203,12 @@ impl Composer {
                 let name = package.get("name").and_then(Value::as_str).unwrap_or("a package");
                 if let Some(Value::Object(require)) = package.get("require") {
                     let line = line_of(&lock.text, &format!("\"name\": \"{name}\""));
-                    found.add(require, |key| locked_origin(name, key, line))?;
+                    // Without the name's line (a package without a name, a minified lock), the
+                    // first line with the key.
+                    found.add(require, |key| {
+                        let line = line.or_else(|| line_of(&lock.text, &format!("\"{key}\"")));
+                        locked_origin(name, key, line)
+                    })?;
                 }
             }
         }
@@ -477,6 +486,19 @@ mod tests {
             panic!("parsed");
         };
         assert_eq!(locked_package(&origin), Some("monolog/monolog"));
+    }
+
+    #[test]
+    fn locked_requirements_are_located_without_the_name_line() {
+        // Found by fuzz_composer_json_and_lock: a package without a name, or a minified lock
+        // (`"name":"a/b"`), left the requirement without a line.
+        let lock = "{\"packages\":[{\"name\":\"a/b\",\"require\":{\"ext-mysql\":\"*\"}}]}";
+        let composer = Composer::parse(Some("{}".into()), Some(lock.into())).unwrap();
+        let requirements = composer.requirements().unwrap();
+        assert_eq!(
+            requirements.extensions[0].origin.location(),
+            Location::line(COMPOSER_LOCK, 1)
+        );
     }
 
     #[test]
