@@ -34,10 +34,11 @@ pub struct Row {
     pub seconds: f64,
 }
 
-/// Reads `fuzz: NAME cases=… rejected=… accepted=… panics=… seconds=…`.
+/// Reads `fuzz: NAME cases=… rejected=… accepted=… panics=… seconds=…`, wherever it is on the
+/// line (with `--nocapture`, after libtest's `test fuzz::fuzz_procfile ... `).
 #[must_use]
 pub fn parse_line(line: &str) -> Option<Row> {
-    let rest = line.strip_prefix("fuzz: ")?;
+    let (_, rest) = line.split_once("fuzz: ")?;
     let (parser, counts) = rest.split_once(" cases=")?;
     let mut fields = std::iter::once(("cases", counts.split(' ').next()?)).chain(
         counts
@@ -146,6 +147,9 @@ mod tests {
             }
         );
         assert_eq!(parse_line("test fuzz::fuzz_procfile ... ok"), None);
+        let after_libtest =
+            "test fuzz::fuzz_procfile ... fuzz: Procfile cases=5 rejected=2 accepted=3 panics=0 seconds=0.01";
+        assert_eq!(parse_line(after_libtest).unwrap().parser, "Procfile");
         assert!(
             table(&[row])
                 .contains("| project.toml [org.toolforge.php] | 100000 | 61234 | 38766 | 0 | 12.3 |")
