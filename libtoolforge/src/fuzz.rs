@@ -178,7 +178,6 @@ fn awkward_char() -> BoxedStrategy<char> {
 }
 
 /// Text that is mostly not the format at all: any characters, or short runs of awkward ones.
-#[must_use]
 pub fn any_text() -> BoxedStrategy<String> {
     prop_oneof![
         any::<String>(),
@@ -188,7 +187,6 @@ pub fn any_text() -> BoxedStrategy<String> {
 }
 
 /// Any bytes, for parsers that read bytes (text that is not UTF-8).
-#[must_use]
 pub fn any_bytes() -> BoxedStrategy<Vec<u8>> {
     prop_oneof![
         proptest::collection::vec(any::<u8>(), 0..400),
@@ -237,7 +235,7 @@ fn mutation() -> BoxedStrategy<Mutation> {
 }
 
 /// The character boundary `column` picks in `line`.
-fn boundary(line: &str, column: &Index) -> usize {
+fn boundary(line: &str, column: Index) -> usize {
     let boundaries: Vec<usize> = line
         .char_indices()
         .map(|(at, _)| at)
@@ -256,11 +254,11 @@ impl Mutation {
             Self::None => {}
             Self::Insert(at, column, c) => {
                 let line = &mut lines[at.index(count)];
-                line.insert(boundary(line, &column), c);
+                line.insert(boundary(line, column), c);
             }
             Self::Delete(at, column) => {
                 let line = &mut lines[at.index(count)];
-                let start = boundary(line, &column);
+                let start = boundary(line, column);
                 if let Some(c) = line[start..].chars().next() {
                     line.replace_range(start..start + c.len_utf8(), "");
                 }
@@ -283,7 +281,7 @@ impl Mutation {
                 let at = at.index(count);
                 lines.truncate(at + 1);
                 let line = &mut lines[at];
-                line.truncate(boundary(line, &column));
+                line.truncate(boundary(line, column));
             }
             Self::LongLine(at) => {
                 let line = &mut lines[at.index(count)];
@@ -320,14 +318,12 @@ fn assemble(lines: &[String], crlf: bool, final_newline: bool, bom: bool) -> Str
 
 /// Files made of lines from `line` (up to 40), with at most one thing wrong, in any of the
 /// shapes editors save them: LF or CRLF, with or without a final newline or a BOM.
-#[must_use]
 pub fn near_valid(line: impl Strategy<Value = String> + 'static) -> BoxedStrategy<String> {
     mangled(proptest::collection::vec(line, 0..40).prop_map(|lines| lines.join("\n")))
 }
 
 /// `text` (a whole valid file, from a generator of its structure) with at most one thing wrong,
 /// as [`near_valid`].
-#[must_use]
 pub fn mangled(text: impl Strategy<Value = String> + 'static) -> BoxedStrategy<String> {
     (
         text,
@@ -345,7 +341,6 @@ pub fn mangled(text: impl Strategy<Value = String> + 'static) -> BoxedStrategy<S
 }
 
 /// Mostly near-valid files of `line`s, sometimes any text at all.
-#[must_use]
 pub fn file(line: impl Strategy<Value = String> + 'static) -> BoxedStrategy<String> {
     prop_oneof![1 => any_text(), 4 => near_valid(line)].boxed()
 }
@@ -389,7 +384,6 @@ pub const PROJECT_DESCRIPTOR_TABLES: &[Table] = &[
 
 /// A TOML file of some of `tables` (each once, in any order) with some of their lines (each
 /// once), then [`mangled`].
-#[must_use]
 pub fn toml_file(tables: &'static [Table]) -> BoxedStrategy<String> {
     let table = |(header, lines): Table| {
         proptest::sample::subsequence(lines, 0..=lines.len())
@@ -407,7 +401,6 @@ pub fn toml_file(tables: &'static [Table]) -> BoxedStrategy<String> {
 }
 
 /// A project.toml of the descriptor's tables and a buildpack's `own`; sometimes any text.
-#[must_use]
 pub fn project_toml(own: &'static [Table]) -> BoxedStrategy<String> {
     prop_oneof![
         1 => any_text(),

@@ -113,13 +113,13 @@ pub(crate) fn read(app_dir: &Path) -> Result<Option<Config>, AptBuildpackError> 
             });
         }
     };
-    parse(project_text, aptfile)
+    parse(project_text, aptfile.as_deref())
 }
 
 /// The package list of a project.toml's and an Aptfile's text, either of which may be absent.
 pub(crate) fn parse(
     project_text: Option<String>,
-    aptfile: Option<String>,
+    aptfile: Option<&str>,
 ) -> Result<Option<Config>, AptBuildpackError> {
     let project = project_text
         .clone()
@@ -172,7 +172,7 @@ pub(crate) fn parse(
             }
             entries(table.install, &project_text)?
         }
-        Source::Aptfile => aptfile_packages(aptfile.as_deref().unwrap_or_default())?,
+        Source::Aptfile => aptfile_packages(aptfile.unwrap_or_default())?,
     };
     Ok(Some(Config {
         source,

@@ -71,11 +71,9 @@ const TABLES: &[Table] = &[
 #[test]
 fn fuzz_aptfile() {
     let files = fuzz::file(aptfile_line());
-    fuzz::run("Aptfile", files, |text| {
-        match config::parse(None, Some(text.clone())) {
-            Ok(_) => Ok(Outcome::Accepted),
-            Err(error) => fuzz::located(&error_message(&error), &[(APTFILE, text)], Scope::Line),
-        }
+    fuzz::run("Aptfile", files, |text| match config::parse(None, Some(text)) {
+        Ok(_) => Ok(Outcome::Accepted),
+        Err(error) => fuzz::located(&error_message(&error), &[(APTFILE, text)], Scope::Line),
     });
 }
 

@@ -30,7 +30,7 @@ const TABLES: &[Table] = &[
 #[test]
 fn fuzz_toolforge_project_toml() {
     fuzz::run(
-        "project.toml [org.toolforge.env|build|languages]",
+        "project.toml [org.toolforge.env], [.build], [.languages]",
         fuzz::project_toml(TABLES),
         |text| {
             let settings = ProjectToml::parse(text.clone())

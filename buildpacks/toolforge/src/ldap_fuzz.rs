@@ -21,10 +21,8 @@ fn host() -> BoxedStrategy<String> {
 
 fn yaml() -> BoxedStrategy<String> {
     let field = prop_oneof![
-        proptest::collection::vec(host(), 0..3).prop_map(|hosts| format!(
-            "servers:\n{}",
-            hosts.iter().map(|h| format!("  - {h}\n")).collect::<String>()
-        )),
+        proptest::collection::vec(host(), 0..3)
+            .prop_map(|hosts| format!("servers:\n  - {}\n", hosts.join("\n  - "))),
         proptest::collection::vec(host(), 0..3).prop_map(|hosts| format!("servers: [{}]", hosts.join(", "))),
         "port: [0-9]{1,6}",
         Just("port: ldap".to_string()),
