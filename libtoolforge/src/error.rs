@@ -53,6 +53,19 @@ pub fn line_of(text: &str, needle: &str) -> Option<usize> {
         .map(|index| index + 1)
 }
 
+/// The text of a file of the app, or, when it is not UTF-8, the 1-based line of its first byte
+/// that is not.
+///
+/// # Errors
+///
+/// The line, when `bytes` are not UTF-8.
+pub fn utf8_text(bytes: Vec<u8>) -> Result<String, usize> {
+    String::from_utf8(bytes).map_err(|error| {
+        let valid = &error.as_bytes()[..error.utf8_error().valid_up_to()];
+        valid.split(|byte| *byte == b'\n').count()
+    })
+}
+
 /// Who has to act: the tool's maintainer (bad input) or the Toolforge admins (a bug or an
 /// outage on our side). It decides the closing line of the message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -279,6 +292,13 @@ mod tests {
             std::io::Error::new(std::io::ErrorKind::StorageFull, "No space left on device"),
         );
         insta::assert_snapshot!(error.message().render());
+    }
+
+    #[test]
+    fn utf8_text_or_the_line_that_is_not() {
+        assert_eq!(utf8_text(b"a\nb".to_vec()), Ok("a\nb".to_string()));
+        assert_eq!(utf8_text(b"a\nb\xe9\n".to_vec()), Err(2));
+        assert_eq!(utf8_text(b"\xff".to_vec()), Err(1));
     }
 
     #[test]

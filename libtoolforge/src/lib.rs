@@ -22,6 +22,7 @@
 //!   layer keyed on it, with the buildpack's configuration and environment; its errors.
 //! - [`private_dir`]: a run-time directory private to one uid in a shared `/tmp`, refused when
 //!   someone else made the name first.
+//! - [`fuzz`] (tests only, the `fuzz` feature): property-based tests of the parsers of the app's files.
 //!
 //! A buildpack built on this crate keeps its own `errors.rs` (one enum, one function turning it
 //! into an [`error::ErrorMessage`]) and calls [`fail`] from `Buildpack::on_error`.
@@ -34,6 +35,8 @@ pub mod debian;
 pub mod debian_layer;
 pub mod download;
 pub mod error;
+#[cfg(any(test, feature = "fuzz"))]
+pub mod fuzz;
 pub mod inventory;
 pub mod kept_directory;
 pub mod languages;

@@ -1,11 +1,14 @@
 //! Set-up and packaging for toolforge-buildpacks, as a library so that the end-to-end tests find
 //! the same tools, images and paths the `packaging` command made.
 
+#[cfg(test)]
+mod bad_input_table;
 pub mod builder;
 pub mod buildpacks;
 pub mod cnb_tools;
 pub mod command;
 pub mod file_server;
+pub mod fuzz;
 pub mod inventory;
 pub mod mirror;
 mod mirror_files;

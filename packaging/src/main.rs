@@ -56,6 +56,14 @@ enum Step {
     },
     /// Everything, then formatting and lint checks and the whole test suite.
     Test(StackArgs),
+    /// The property-based tests of the parsers of the app's files (Procfile, Aptfile, project.toml,
+    /// version files, package.json, composer.json, ldap.yaml/conf) with many inputs each, in
+    /// release mode; prints a table of cases, rejections, acceptances, panics and times.
+    Fuzz {
+        /// Inputs per parser.
+        #[arg(long, default_value_t = packaging::fuzz::DEFAULT_CASES)]
+        cases: u32,
+    },
 }
 
 #[derive(Args, Clone, Default)]
@@ -102,6 +110,7 @@ fn main() -> ExitCode {
         Step::Example(args) => create_builder(&args.into()).and_then(|pack| run_example(&pack)),
         Step::Test(args) => run_tests(&args.into()),
         Step::NewBuildpack { name } => new_buildpack(&name),
+        Step::Fuzz { cases } => fuzz(cases),
     };
     match result {
         Ok(()) => {
@@ -287,6 +296,16 @@ fn new_buildpack(name: &str) -> anyhow::Result<()> {
         packaging::new_buildpack::next_steps(&packaging::new_buildpack::Name::parse(name)?)
     );
     Ok(())
+}
+
+fn fuzz(cases: u32) -> anyhow::Result<()> {
+    let (rows, failures) = packaging::fuzz::run(cases)?;
+    println!("{}", packaging::fuzz::table(&rows));
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        anyhow::bail!("{}", failures.join("\n"))
+    }
 }
 
 fn run_tests(options: &StackOptions) -> anyhow::Result<()> {

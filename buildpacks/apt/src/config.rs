@@ -7,6 +7,7 @@ use crate::errors::AptBuildpackError;
 use libtoolforge::debian::PackageSpec;
 use libtoolforge::error::Location;
 use libtoolforge::project_toml::{self, ProjectToml};
+use libtoolforge::toml_file::read_text;
 use serde::Deserialize;
 use std::path::Path;
 
@@ -101,8 +102,7 @@ pub(crate) fn detects(app_dir: &Path) -> bool {
 
 /// Reads the package list; `Ok(None)` when the app has none.
 pub(crate) fn read(app_dir: &Path) -> Result<Option<Config>, AptBuildpackError> {
-    let project = ProjectToml::read(app_dir).map_err(AptBuildpackError::Toml)?;
-    let project_text = std::fs::read_to_string(app_dir.join(project_toml::FILE)).unwrap_or_default();
+    let project_text = read_text(app_dir, project_toml::FILE).map_err(AptBuildpackError::Toml)?;
     let aptfile = match std::fs::read_to_string(app_dir.join(APTFILE)) {
         Ok(text) => Some(text),
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => None,
@@ -113,6 +113,20 @@ pub(crate) fn read(app_dir: &Path) -> Result<Option<Config>, AptBuildpackError> 
             });
         }
     };
+    parse(project_text, aptfile.as_deref())
+}
+
+/// The package list of a project.toml's and an Aptfile's text, either of which may be absent.
+pub(crate) fn parse(
+    project_text: Option<String>,
+    aptfile: Option<&str>,
+) -> Result<Option<Config>, AptBuildpackError> {
+    let project = project_text
+        .clone()
+        .map(ProjectToml::parse)
+        .transpose()
+        .map_err(AptBuildpackError::Toml)?;
+    let project_text = project_text.unwrap_or_default();
     let toolforge = match &project {
         Some(file) => file
             .table::<ToolforgeTable>(&TOOLFORGE_TABLE)
@@ -152,13 +166,13 @@ pub(crate) fn read(app_dir: &Path) -> Result<Option<Config>, AptBuildpackError> 
             });
             if table.sources.is_some() {
                 return Err(AptBuildpackError::CustomRepository {
-                    location: line_of(&project_text, "sources"),
+                    location: line_of(&project_text, &["sources"]),
                     text: "sources = [...]".to_string(),
                 });
             }
             entries(table.install, &project_text)?
         }
-        Source::Aptfile => aptfile_packages(aptfile.as_deref().unwrap_or_default())?,
+        Source::Aptfile => aptfile_packages(aptfile.unwrap_or_default())?,
     };
     Ok(Some(Config {
         source,
@@ -180,7 +194,8 @@ fn entries(entries: Vec<Entry>, text: &str) -> Result<Vec<Requested>, AptBuildpa
                 Some(version) => format!("{name}={version}"),
                 None => name.clone(),
             };
-            let location = line_of(text, &format!("\"{name}"));
+            // A TOML string in either quotes: basic (`"ffmpeg"`) or literal (`'ffmpeg'`).
+            let location = line_of(text, &[&format!("\"{name}"), &format!("'{name}")]);
             check(&written, location)
         })
         .collect()
@@ -228,8 +243,12 @@ fn check(text: &str, location: Location) -> Result<Requested, AptBuildpackError>
     }
 }
 
-fn line_of(text: &str, needle: &str) -> Location {
-    match text.lines().position(|line| line.contains(needle)) {
+/// The first line of project.toml with one of `needles`.
+fn line_of(text: &str, needles: &[&str]) -> Location {
+    match text
+        .lines()
+        .position(|line| needles.iter().any(|needle| line.contains(needle)))
+    {
         Some(index) => Location::line(project_toml::FILE, index + 1),
         None => Location::file(project_toml::FILE),
     }
@@ -328,6 +347,20 @@ mod tests {
             read(glob.path()).unwrap_err(),
             AptBuildpackError::InvalidPackage { .. }
         ));
+    }
+
+    #[test]
+    fn literal_string_entries_are_located() {
+        // Found by fuzz_apt_project_toml: an entry in single quotes was located in the file only.
+        let error = parse(
+            Some("[com.heroku.buildpacks.deb-packages]\ninstall = [':curl']".to_string()),
+            None,
+        )
+        .unwrap_err();
+        assert!(
+            matches!(&error, AptBuildpackError::InvalidPackage { location, .. } if *location == Location::line("project.toml", 2)),
+            "{error:?}"
+        );
     }
 
     #[test]

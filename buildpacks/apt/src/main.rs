@@ -1,5 +1,7 @@
 mod config;
 mod errors;
+#[cfg(test)]
+mod fuzz;
 mod layers;
 mod report;
 

@@ -4,8 +4,9 @@
 use crate::config::{self, NodejsConfig};
 use crate::errors::NodejsBuildpackError;
 use crate::node_version::{self, Request};
-use crate::package_json::{PACKAGE_JSON, PackageJson, line_of};
+use crate::package_json::{PACKAGE_JSON, PackageJson, PackageJsonError, line_of};
 use crate::package_manager::{self, Choice};
+use libtoolforge::error::utf8_text;
 use std::path::{Path, PathBuf};
 
 pub(crate) struct App {
@@ -22,7 +23,22 @@ pub(crate) struct App {
 impl App {
     /// Reads the files; `front_end_only` when the app is another language's (detection decides).
     pub(crate) fn read(app_dir: &Path, front_end_only: bool) -> Result<Self, NodejsBuildpackError> {
-        let package_json_text = std::fs::read_to_string(app_dir.join(PACKAGE_JSON)).unwrap_or_default();
+        let package_json = std::fs::read(app_dir.join(PACKAGE_JSON)).unwrap_or_default();
+        Self::parse(app_dir, package_json, front_end_only)
+    }
+
+    /// As [`Self::read`], with package.json already read (empty: none).
+    pub(crate) fn parse(
+        app_dir: &Path,
+        package_json: Vec<u8>,
+        front_end_only: bool,
+    ) -> Result<Self, NodejsBuildpackError> {
+        let package_json_text = utf8_text(package_json).map_err(|line| {
+            NodejsBuildpackError::PackageJson(PackageJsonError {
+                line: Some(line),
+                message: "it is not valid UTF-8 text".to_string(),
+            })
+        })?;
         let package = if package_json_text.is_empty() {
             PackageJson::default()
         } else {
@@ -116,6 +132,21 @@ pub(crate) mod tests {
             ("project.toml", "[org.toolforge.nodejs]\nlaunch = false\n"),
         ]);
         assert!(App::read(stated.path(), false).unwrap().build_only().is_some());
+    }
+
+    #[test]
+    fn package_json_that_is_not_utf8() {
+        // Was read as no package.json at all: the app built without its dependencies.
+        let dir = app(&[]);
+        std::fs::write(
+            dir.path().join("package.json"),
+            b"{\n  \"name\": \"caf\xe9\"\n}\n",
+        )
+        .unwrap();
+        let Err(NodejsBuildpackError::PackageJson(error)) = App::read(dir.path(), false) else {
+            panic!("read");
+        };
+        assert_eq!(error.line, Some(2));
     }
 
     #[test]

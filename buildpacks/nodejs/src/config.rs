@@ -5,7 +5,7 @@ use libtoolforge::toml_file::TomlError;
 use serde::Deserialize;
 use std::path::Path;
 
-const TABLE: [&str; 3] = ["org", "toolforge", "nodejs"];
+pub(crate) const TABLE: [&str; 3] = ["org", "toolforge", "nodejs"];
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]

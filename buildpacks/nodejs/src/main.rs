@@ -2,6 +2,8 @@ mod app;
 mod config;
 mod dependencies;
 mod errors;
+#[cfg(test)]
+mod fuzz;
 mod layers;
 mod node_version;
 mod package_json;

@@ -114,16 +114,28 @@ fn parse(text: &str, origin: Origin, today: &str) -> Result<Request, InvalidRang
     if range_text.is_empty() {
         return Err(invalid(origin, "it is empty".to_string()));
     }
-    match Range::parse(&range_text) {
+    match parse_range(&range_text) {
         Ok(range) => Ok(VersionRequest::new(
             trimmed,
             Some(origin),
             NodeVersion::Range(range),
         )),
-        Err(error) => Err(invalid(
-            origin,
-            format!("it is not a version range ({})", error.kind()),
-        )),
+        Err(reason) => Err(invalid(origin, format!("it is not a version range ({reason})"))),
+    }
+}
+
+/// `Range::parse`, which panics on some input (node-semver 2.2 reaches an `unreachable!` on `~X`):
+/// such a range is invalid, not a crashed build. The panic's own message, meant for
+/// node-semver's maintainers, is kept out of the build log.
+fn parse_range(text: &str) -> Result<Range, String> {
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let parsed = std::panic::catch_unwind(|| Range::parse(text));
+    std::panic::set_hook(hook);
+    match parsed {
+        Ok(Ok(range)) => Ok(range),
+        Ok(Err(error)) => Err(error.kind().to_string()),
+        Err(_) => Err("a wildcard where the range parser expects a version".to_string()),
     }
 }
 
@@ -257,6 +269,19 @@ mod tests {
         );
         assert!(parse("lts/nosuch", Origin::line(".nvmrc", 1), TODAY).is_err());
         assert!(parse("  ", Origin::line(".node-version", 1), TODAY).is_err());
+    }
+
+    #[test]
+    fn ranges_the_parser_panics_on_are_invalid() {
+        // Found by fuzz_package_json_engines_and_package_manager: node-semver 2.2 reaches an
+        // `unreachable!` on a tilde before a wildcard.
+        for text in ["~X", "~*", "~ x"] {
+            let error = parse(text, Origin::file("package.json"), TODAY).unwrap_err();
+            assert!(
+                error.message.starts_with("it is not a version range"),
+                "{error:?}"
+            );
+        }
     }
 
     #[test]

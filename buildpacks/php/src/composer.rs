@@ -87,13 +87,13 @@ struct JsonFile {
 }
 
 impl JsonFile {
-    fn read(app_dir: &Path, file: &'static str) -> Result<Option<Self>, ComposerError> {
-        let text = match std::fs::read_to_string(app_dir.join(file)) {
-            Ok(text) => text,
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(error) => return Err(ComposerError::Read { file, error }),
-        };
-        Self::parse(file, text).map(Some)
+    /// The text of `app_dir/file`; `None` when there is no such file.
+    fn read_text(app_dir: &Path, file: &'static str) -> Result<Option<String>, ComposerError> {
+        match std::fs::read_to_string(app_dir.join(file)) {
+            Ok(text) => Ok(Some(text)),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(error) => Err(ComposerError::Read { file, error }),
+        }
     }
 
     fn parse(file: &'static str, text: String) -> Result<Self, ComposerError> {
@@ -140,8 +140,19 @@ pub(crate) struct Composer {
 
 impl Composer {
     pub(crate) fn read(app_dir: &Path) -> Result<Self, ComposerError> {
-        let json = JsonFile::read(app_dir, COMPOSER_JSON)?;
-        let lock = JsonFile::read(app_dir, COMPOSER_LOCK)?;
+        let json = JsonFile::read_text(app_dir, COMPOSER_JSON)?;
+        let lock = JsonFile::read_text(app_dir, COMPOSER_LOCK)?;
+        Self::parse(json, lock)
+    }
+
+    /// composer.json's and composer.lock's texts, either of which may be absent.
+    pub(crate) fn parse(json: Option<String>, lock: Option<String>) -> Result<Self, ComposerError> {
+        let json = json
+            .map(|text| JsonFile::parse(COMPOSER_JSON, text))
+            .transpose()?;
+        let lock = lock
+            .map(|text| JsonFile::parse(COMPOSER_LOCK, text))
+            .transpose()?;
         if json.is_none() && lock.is_some() {
             return Err(ComposerError::LockWithoutJson);
         }
@@ -192,7 +203,12 @@ impl Composer {
                 let name = package.get("name").and_then(Value::as_str).unwrap_or("a package");
                 if let Some(Value::Object(require)) = package.get("require") {
                     let line = line_of(&lock.text, &format!("\"name\": \"{name}\""));
-                    found.add(require, |key| locked_origin(name, key, line))?;
+                    // Without the name's line (a package without a name, a minified lock), the
+                    // first line with the key.
+                    found.add(require, |key| {
+                        let line = line.or_else(|| line_of(&lock.text, &format!("\"{key}\"")));
+                        locked_origin(name, key, line)
+                    })?;
                 }
             }
         }
@@ -470,6 +486,19 @@ mod tests {
             panic!("parsed");
         };
         assert_eq!(locked_package(&origin), Some("monolog/monolog"));
+    }
+
+    #[test]
+    fn locked_requirements_are_located_without_the_name_line() {
+        // Found by fuzz_composer_json_and_lock: a package without a name, or a minified lock
+        // (`"name":"a/b"`), left the requirement without a line.
+        let lock = "{\"packages\":[{\"name\":\"a/b\",\"require\":{\"ext-mysql\":\"*\"}}]}";
+        let composer = Composer::parse(Some("{}".into()), Some(lock.into())).unwrap();
+        let requirements = composer.requirements().unwrap();
+        assert_eq!(
+            requirements.extensions[0].origin.location(),
+            Location::line(COMPOSER_LOCK, 1)
+        );
     }
 
     #[test]

@@ -5,7 +5,7 @@ use libtoolforge::toml_file::TomlError;
 use serde::Deserialize;
 use std::path::Path;
 
-const TABLE: [&str; 3] = ["org", "toolforge", "php"];
+pub(crate) const TABLE: [&str; 3] = ["org", "toolforge", "php"];
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]

@@ -55,7 +55,8 @@ impl Partial {
     fn bump(self, position: usize) -> Version {
         let mut numbers = [0; 4];
         numbers[..position].copy_from_slice(&self.numbers[..position]);
-        numbers[position] = self.numbers[position] + 1;
+        // Saturating: no release is near u64::MAX, and a constraint that says so must not panic.
+        numbers[position] = self.numbers[position].saturating_add(1);
         Version(numbers)
     }
 }
@@ -278,6 +279,19 @@ mod tests {
     fn rejects_what_is_not_a_constraint() {
         for text in ["", "latest", ">=", "8.4.28.1.2", "^eight", "8.1 -"] {
             assert!(Constraint::parse(text).is_err(), "{text:?} parsed");
+        }
+    }
+
+    #[test]
+    fn the_largest_numbers_do_not_overflow() {
+        // Found by fuzz_composer_constraint: `^18446744073709551615` overflowed the next major.
+        for text in [
+            "^18446744073709551615",
+            "18446744073709551615.*",
+            "~1.18446744073709551615",
+        ] {
+            let constraint = Constraint::parse(text).unwrap();
+            assert!(!constraint.matches(&release("8.4.28").unwrap()), "{text}");
         }
     }
 

@@ -6,6 +6,8 @@ mod constraint;
 mod document_root;
 mod errors;
 mod extensions;
+#[cfg(test)]
+mod fuzz;
 mod layers;
 mod php_ini;
 mod requirements;

@@ -1,4 +1,6 @@
 mod errors;
+#[cfg(test)]
+mod fuzz;
 mod processes_layer;
 mod procfile;
 
@@ -9,6 +11,7 @@ use libcnb::data::launch::{LaunchBuilder, ProcessBuilder, ProcessType};
 use libcnb::detect::{DetectContext, DetectResult, DetectResultBuilder};
 use libcnb::generic::{GenericMetadata, GenericPlatform};
 use libcnb::{Buildpack, buildpack_main};
+use libtoolforge::error::utf8_text;
 use libtoolforge::output::BuildOutput;
 use std::path::{Path, PathBuf};
 
@@ -98,12 +101,11 @@ fn command_on_path(name: &str) -> Option<PathBuf> {
 }
 
 fn read_procfile(path: &Path) -> Result<Procfile, ProcfileBuildpackError> {
-    let bytes = std::fs::read(path).map_err(ProcfileBuildpackError::Read)?;
-    let text = String::from_utf8(bytes).map_err(|error| {
-        let valid = &error.as_bytes()[..error.utf8_error().valid_up_to()];
-        let line = valid.split(|byte| *byte == b'\n').count();
-        ProcfileBuildpackError::NotUtf8 { line }
-    })?;
+    parse_procfile(std::fs::read(path).map_err(ProcfileBuildpackError::Read)?)
+}
+
+fn parse_procfile(bytes: Vec<u8>) -> Result<Procfile, ProcfileBuildpackError> {
+    let text = utf8_text(bytes).map_err(|line| ProcfileBuildpackError::NotUtf8 { line })?;
     text.parse().map_err(ProcfileBuildpackError::Parse)
 }
 

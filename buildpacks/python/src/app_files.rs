@@ -131,8 +131,11 @@ impl AppFiles {
 
     /// The version the app asks for; see [`crate::python_version`] for the order.
     pub(crate) fn python_request(&self) -> Result<Request, PythonBuildpackError> {
+        // Bytes that are not UTF-8 become U+FFFD: on the version's line, the parser says the line
+        // is not a version; in a comment, they do not matter.
         let read = |file: &str| {
-            std::fs::read_to_string(self.dir.join(file))
+            std::fs::read(self.dir.join(file))
+                .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
                 .map_err(|error| PythonBuildpackError::Io(IoError::new(format!("read {file}"), error)))
         };
         let request = if self.has(".python-version") {
@@ -176,6 +179,7 @@ fn has_entry(dir: &Path, name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::python_version::VersionFileError;
 
     fn app(files: &[(&str, &str)]) -> tempfile::TempDir {
         let dir = tempfile::tempdir().unwrap();
@@ -219,6 +223,19 @@ mod tests {
         );
         // With the real file present, a stray near-miss is left alone.
         assert!(AppFiles::read(app(&[("requirement.txt", ""), ("requirements.txt", "")]).path()).is_ok());
+    }
+
+    #[test]
+    fn version_files_that_are_not_utf8_are_invalid_versions() {
+        // Were "Cannot read .python-version", the platform's problem, with no line.
+        let dir = app(&[]);
+        std::fs::write(dir.path().join(".python-version"), b"# pin\n3.1\xb3\n").unwrap();
+        let Err(PythonBuildpackError::VersionFile(VersionFileError::Invalid { origin, text })) =
+            AppFiles::read(dir.path()).unwrap().python_request()
+        else {
+            panic!("read");
+        };
+        assert_eq!((origin.line, text.as_str()), (Some(2), "3.1\u{fffd}"));
     }
 
     #[test]

@@ -2,6 +2,8 @@ mod app_files;
 mod django;
 mod environment;
 mod errors;
+#[cfg(test)]
+mod fuzz;
 mod layers;
 mod own_packages;
 mod package_manager;

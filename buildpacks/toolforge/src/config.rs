@@ -38,6 +38,11 @@ pub(crate) fn read(app_dir: &Path) -> Result<Settings, (Table, TomlError)> {
     let Some(project) = ProjectToml::read(app_dir).map_err(|error| (Table::Env, error))? else {
         return Ok(Settings::default());
     };
+    settings(&project)
+}
+
+/// The settings in a project.toml already read.
+pub(crate) fn settings(project: &ProjectToml) -> Result<Settings, (Table, TomlError)> {
     Ok(Settings {
         env: project
             .settings_or_default(&TABLE)
@@ -45,7 +50,7 @@ pub(crate) fn read(app_dir: &Path) -> Result<Settings, (Table, TomlError)> {
         build: project
             .settings_or_default(&BUILD_TABLE)
             .map_err(|error| (Table::Build, error))?,
-        languages: languages::stated_in(&project).map_err(|error| (Table::Languages, error))?,
+        languages: languages::stated_in(project).map_err(|error| (Table::Languages, error))?,
     })
 }
 

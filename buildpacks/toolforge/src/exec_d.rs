@@ -9,7 +9,7 @@ use crate::environment::{Identity, NssWrapper, variables};
 use crate::home::{self, Facts, Home, Unusable};
 use crate::identity::{self, Group, User};
 use crate::ldap::{self, Lookup};
-use crate::ldap_config::{self, LdapConfig};
+use crate::ldap_config::{self, InvalidLdapConfig, LdapConfig};
 use nix::unistd::{AccessFlags, Uid, access, getgid, getuid};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -203,7 +203,7 @@ fn from_ldap(uid: u32, timeout: Duration) -> Result<Lookup, Option<String>> {
     ldap::lookup(&config, uid, timeout).map_err(Some)
 }
 
-type Parser = fn(&str) -> Result<LdapConfig, String>;
+type Parser = fn(&str) -> Result<LdapConfig, InvalidLdapConfig>;
 
 fn read_ldap_config() -> Option<Result<LdapConfig, String>> {
     let (path, parse): (&str, Parser) = if Path::new(LDAP_YAML).exists() {
@@ -216,7 +216,7 @@ fn read_ldap_config() -> Option<Result<LdapConfig, String>> {
     Some(
         std::fs::read_to_string(path)
             .map_err(|error| error.to_string())
-            .and_then(|text| parse(&text))
+            .and_then(|text| parse(&text).map_err(|error| error.to_string()))
             .map_err(|error| format!("{path} is not usable: {}", first_line(&error))),
     )
 }

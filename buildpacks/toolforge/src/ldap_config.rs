@@ -13,6 +13,29 @@ pub struct LdapConfig {
     pub base: String,
 }
 
+/// Why a configuration cannot be used; the line when it is one line's fault (YAML that does not
+/// parse), none when it is the whole file's (it names no server).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvalidLdapConfig {
+    pub line: Option<usize>,
+    pub message: String,
+}
+
+impl std::fmt::Display for InvalidLdapConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl InvalidLdapConfig {
+    fn whole_file(message: &str) -> Self {
+        Self {
+            line: None,
+            message: message.to_string(),
+        }
+    }
+}
+
 #[derive(Debug, Deserialize)]
 struct LdapYaml {
     #[serde(default)]
@@ -28,8 +51,14 @@ struct LdapYaml {
 /// # Errors
 ///
 /// When it is not YAML of that shape, or names no server.
-pub fn parse_yaml(text: &str) -> Result<LdapConfig, String> {
-    let yaml: LdapYaml = serde_norway::from_str(text).map_err(|error| error.to_string())?;
+pub fn parse_yaml(text: &str) -> Result<LdapConfig, InvalidLdapConfig> {
+    let yaml: LdapYaml = serde_norway::from_str(text).map_err(|error| InvalidLdapConfig {
+        // libyaml puts the end of a file without a final newline on the line after it.
+        line: error
+            .location()
+            .map(|location| location.line().min(text.split('\n').count())),
+        message: error.to_string(),
+    })?;
     let port = yaml.port.unwrap_or(389);
     let servers: Vec<String> = yaml
         .servers
@@ -37,7 +66,7 @@ pub fn parse_yaml(text: &str) -> Result<LdapConfig, String> {
         .map(|server| server_url(server, port))
         .collect();
     if servers.is_empty() {
-        return Err("it names no servers".to_string());
+        return Err(InvalidLdapConfig::whole_file("it names no servers"));
     }
     Ok(LdapConfig {
         servers,
@@ -51,7 +80,7 @@ pub fn parse_yaml(text: &str) -> Result<LdapConfig, String> {
 /// # Errors
 ///
 /// When it names no `ldap://` or `ldaps://` server.
-pub fn parse_conf(text: &str) -> Result<LdapConfig, String> {
+pub fn parse_conf(text: &str) -> Result<LdapConfig, InvalidLdapConfig> {
     let mut uris = Vec::new();
     let mut hosts = Vec::new();
     let mut port = 389;
@@ -76,7 +105,9 @@ pub fn parse_conf(text: &str) -> Result<LdapConfig, String> {
     // `ldapi://` (a local socket) cannot reach Toolforge's directory from a container.
     uris.retain(|uri| uri.starts_with("ldap://") || uri.starts_with("ldaps://"));
     if uris.is_empty() {
-        return Err("it names no ldap:// or ldaps:// server".to_string());
+        return Err(InvalidLdapConfig::whole_file(
+            "it names no ldap:// or ldaps:// server",
+        ));
     }
     Ok(LdapConfig {
         servers: uris,
@@ -140,6 +171,13 @@ mod tests {
         assert!(parse_yaml("servers: [unclosed\n").is_err());
         assert!(parse_yaml("servers: []\n").is_err());
         assert!(parse_yaml("- just\n- a list\n").is_err());
+    }
+
+    #[test]
+    fn yaml_errors_name_a_line_of_the_file() {
+        // Found by fuzz_ldap_yaml: the end of `{` was on line 2 of a one-line file.
+        assert_eq!(parse_yaml("{").unwrap_err().line, Some(1));
+        assert_eq!(parse_yaml("servers: []\n").unwrap_err().line, None);
     }
 
     #[test]

@@ -10,3 +10,5 @@ pub mod home;
 pub mod identity;
 pub mod ldap;
 pub mod ldap_config;
+#[cfg(test)]
+mod ldap_fuzz;

@@ -2,6 +2,8 @@ mod built_languages;
 mod config;
 mod environment_layer;
 mod errors;
+#[cfg(test)]
+mod fuzz;
 
 use crate::errors::{ToolforgeBuildpackError, error_message};
 use libcnb::build::{BuildContext, BuildResult, BuildResultBuilder};
