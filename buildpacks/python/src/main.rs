@@ -8,6 +8,7 @@ mod layers;
 mod own_packages;
 mod package_manager;
 mod python_version;
+mod seed_packages;
 
 use crate::app_files::AppFiles;
 use crate::errors::{PythonBuildpackError, error_message};

@@ -9,6 +9,7 @@ use crate::PythonBuildpack;
 use crate::environment::compile_bytecode;
 use crate::errors::{PythonBuildpackError, Step};
 use crate::package_manager::{Choice, PackageManager};
+use crate::seed_packages::BundledSetuptools;
 use libcnb::build::BuildContext;
 use libcnb::data::layer_name;
 use libcnb::layer_env::{LayerEnv, ModificationBehavior, Scope};
@@ -34,6 +35,11 @@ pub(crate) struct DependenciesLayerKey {
     pub(crate) files: BTreeMap<String, String>,
     /// The stack and the Debian packages layered on it: what compiled packages were built against.
     pub(crate) native_libraries: NativeLibraries,
+    /// What the environment is given before the app's install, as `python -m venv` gives it
+    /// (`setuptools 65.5.0` on Python 3.11 and older; see [`crate::seed_packages`]). Absent from
+    /// the keys of earlier builds, whose environments had none.
+    #[serde(default)]
+    pub(crate) seed_packages: Vec<String>,
 }
 
 impl LayerKey for DependenciesLayerKey {
@@ -44,13 +50,26 @@ impl LayerKey for DependenciesLayerKey {
             tool_version,
             files,
             native_libraries,
+            seed_packages,
         } = self;
+        let list = |packages: &[String]| {
+            if packages.is_empty() {
+                "none".to_string()
+            } else {
+                packages.join(", ")
+            }
+        };
         let mut changes: Vec<String> = [
             change("Python", python_version, &current.python_version),
             change("package manager", tool, &current.tool),
             (tool == &current.tool)
                 .then(|| change(&format!("{tool} version"), tool_version, &current.tool_version))
                 .flatten(),
+            change(
+                "seed packages",
+                &list(seed_packages),
+                &list(&current.seed_packages),
+            ),
         ]
         .into_iter()
         .flatten()
@@ -94,12 +113,14 @@ pub(crate) fn install(
     inputs: &Inputs,
 ) -> libcnb::Result<PathBuf, PythonBuildpackError> {
     let manager = inputs.choice.manager;
+    let setuptools = BundledSetuptools::find(inputs.python_layer, inputs.python_version);
     let key = DependenciesLayerKey {
         python_version: inputs.python_version.to_string(),
         tool: manager.tool().to_string(),
         tool_version: manager.version().to_string(),
         files: digest_files(&context.app_dir, inputs.dependency_files)?,
         native_libraries: NativeLibraries::of(&context.target),
+        seed_packages: setuptools.seed_packages(),
     };
     let (layer, cache) = cached_layer(context, layer_name!("venv"), true, true, &key)?;
     let venv = layer.path();
@@ -107,6 +128,7 @@ pub(crate) fn install(
     if let Some(line) = cache.describe("dependencies") {
         output.detail(&line);
     }
+    setuptools.announce(output);
     let mut env = inputs.env.clone();
     env.prepend_path(venv.join("bin"));
     if cache == Cache::Reused {
@@ -125,6 +147,12 @@ pub(crate) fn install(
         step: Step::CreateVirtualEnvironment,
         error,
     })?;
+    if let Some(mut command) = setuptools.install_command(&venv, &env) {
+        run_streamed(&mut command).map_err(|error| PythonBuildpackError::Command {
+            step: Step::CreateVirtualEnvironment,
+            error,
+        })?;
+    }
 
     output.detail(&format!(
         "Installing dependencies with {} {}",
@@ -362,6 +390,7 @@ mod tests {
                 stack: "debian 13 amd64".into(),
                 debian_packages: None,
             },
+            seed_packages: Vec::new(),
         }
     }
 
@@ -382,6 +411,21 @@ mod tests {
         other_tool.tool = "uv".into();
         other_tool.tool_version = "0.13.9".into();
         assert_eq!(old.changes(&other_tool), ["package manager pip → uv"]);
+    }
+
+    #[test]
+    fn the_seed_packages_are_part_of_the_key() {
+        let without = key(&[("requirements.txt", "a")]);
+        let mut with = without.clone();
+        with.seed_packages = vec!["setuptools 65.5.0".into()];
+        assert_eq!(without.changes(&with), ["seed packages none → setuptools 65.5.0"]);
+        assert!(with.changes(&with.clone()).is_empty());
+        // The key of a venv made before seed packages existed: it had none.
+        let mut earlier = serde_json::to_value(&without).unwrap();
+        earlier.as_object_mut().unwrap().remove("seed_packages");
+        let earlier: DependenciesLayerKey = serde_json::from_value(earlier).unwrap();
+        assert_eq!(earlier, without);
+        assert_eq!(earlier.changes(&with).len(), 1);
     }
 
     fn args(command: &Command) -> Vec<String> {
