@@ -93,7 +93,16 @@ fn fastapi_with_uv_on_python_3_11() {
     let (built, image) = mirrored_build_ok(&fixture("python-fastapi-uv"), "python-fastapi-uv");
     built.assert_output_contains("Dependencies: uv.lock (installed with uv 0.13.9)");
     built.assert_output_contains("(3.11 from .python-version)");
+    built.assert_output_contains(SETUPTOOLS_LINE);
     assert_index(&serve(&image), "python-fastapi-uv", "3.11");
+    // uv's exact sync keeps the seed packages of an environment it did not create.
+    assert_eq!(
+        job(
+            &image,
+            "python -c 'import setuptools; print(setuptools.__version__)'"
+        ),
+        "65.5.0\n"
+    );
 }
 
 /// Runs a bash script as a Toolforge job (`launcher`, uid 52503, read-only); returns its stdout.
@@ -172,6 +181,52 @@ fn pipenv_app() {
     let (built, image) = mirrored_build_ok(&fixture("python-pipenv"), "python-pipenv");
     built.assert_output_contains("Dependencies: Pipfile.lock (installed with pipenv 2026.10.3)");
     assert_index(&serve(&image), "python-pipenv", "3.13");
+}
+
+const SETUPTOOLS_LINE: &str = "setuptools 65.5.0 (bundled with Python 3.11, as python -m venv gives it)";
+
+#[test]
+fn python_3_11_environment_has_setuptools_as_python_m_venv_gives_it() {
+    // gunicorn 20 imports pkg_resources at start: on 3.11, `python -m venv` gives setuptools.
+    let app = fixture_copy("python-setuptools-parity");
+    let (built, image) = mirrored_build_ok(app.path(), "python-setuptools-parity");
+    built.assert_output_contains("(3.11 from .python-version)");
+    built.assert_output_contains(SETUPTOOLS_LINE);
+    let (code, stdout, stderr) = Run::toolforge(&image.0).read_only().launcher(&["check"]).output();
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert_eq!(stdout, "ok\n", "{stderr}");
+    // pip is not in the environment (see the buildpack's README).
+    assert_eq!(
+        job(&image, "python -m pip --version 2>/dev/null || echo no pip"),
+        "no pip\n"
+    );
+
+    // The app's own setuptools requirement wins over the bundled one.
+    std::fs::write(app.path().join("requirements.txt"), "setuptools>=70\n").unwrap();
+    let own = mirrored_build_into(app.path(), &image.0, &[]).expect_success();
+    own.assert_output_contains("Not reusing cached dependencies: requirements.txt changed");
+    own.assert_output_contains(SETUPTOOLS_LINE);
+    let version = job(
+        &image,
+        "python -c 'import setuptools; print(setuptools.__version__)'",
+    );
+    let major: u32 = version.split('.').next().unwrap().parse().unwrap();
+    assert!(major >= 70, "{version}");
+}
+
+#[test]
+fn python_3_13_environment_has_no_setuptools_as_python_m_venv_gives_none() {
+    let app = fixture_copy("python-setuptools-parity");
+    std::fs::write(app.path().join(".python-version"), "3.13\n").unwrap();
+    let (built, image) = mirrored_build_ok(app.path(), "python-setuptools-parity-313");
+    built.assert_output_contains("(3.13 from .python-version)");
+    assert!(!built.output.contains("bundled with Python"), "{}", built.output);
+    let (code, stdout, stderr) = Run::toolforge(&image.0).read_only().launcher(&["check"]).output();
+    assert_ne!(code, 0, "{stdout}{stderr}");
+    assert!(
+        stderr.contains("No module named 'pkg_resources'"),
+        "{stdout}{stderr}"
+    );
 }
 
 #[test]
