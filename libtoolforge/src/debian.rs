@@ -449,12 +449,7 @@ impl Apt {
                 return AptError::UnknownPackages(unknown);
             }
         }
-        let unlocated: Vec<UnknownPackage> = error
-            .output_tail
-            .lines()
-            .filter_map(|line| line.strip_prefix("E: Unable to locate package "))
-            .map(|name| UnknownPackage::without_suggestions(name.trim()))
-            .collect();
+        let unlocated = unlocated_packages(&error.output_tail);
         if !unlocated.is_empty() {
             return AptError::UnknownPackages(unlocated);
         }
@@ -676,6 +671,16 @@ fn without_c_library(
 /// C library's source that has it, above newer versions (990: preferred, never a downgrade).
 fn c_library_preferences(version: &str) -> String {
     format!("Package: src:{C_LIBRARY_SOURCE}\nPin: version {version}\nPin-Priority: 990\n")
+}
+
+/// The packages apt's output says it cannot locate (all of them: apt reports each), for when
+/// apt cannot list the names it knows.
+fn unlocated_packages(output: &str) -> Vec<UnknownPackage> {
+    output
+        .lines()
+        .filter_map(|line| line.strip_prefix("E: Unable to locate package "))
+        .map(|name| UnknownPackage::without_suggestions(name.trim()))
+        .collect()
 }
 
 /// The names of `requested` that are not among `known` (the names apt can install), each once,
@@ -1786,6 +1791,13 @@ mod tests {
             AptError::UnknownPackages(unknown).to_string(),
             "unknown packages libtiff5, graphvis, zzz"
         );
+        // apt-get's own words for them, when its list of names is not to be had.
+        let output = "Reading package lists...\nE: Unable to locate package libtiff5\n\
+                      E: Package 'python3.8' has no installation candidate\n\
+                      E: Unable to locate package libssl1.1\n\
+                      E: Couldn't find any package by regex 'libssl1.1'\n";
+        let unlocated: Vec<String> = unlocated_packages(output).into_iter().map(|p| p.name).collect();
+        assert_eq!(unlocated, ["libtiff5", "libssl1.1"]);
     }
 
     /// imagemagick-7.q16's postinst, abridged.
