@@ -7,8 +7,9 @@
 //! fetched, even one the build image happens to have, and nothing the run image has is duplicated.
 
 use crate::command::{self, CommandError};
+use crate::error::Location;
 use libcnb::layer_env::{LayerEnv, ModificationBehavior, Scope};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::path::{Component, Path, PathBuf};
 use std::process::Command;
@@ -112,13 +113,50 @@ pub struct Resolved {
     pub replaces: Option<String>,
 }
 
+/// A package the app asks for that apt does not know, with the names it may have meant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownPackage {
+    pub name: String,
+    /// The same name with other version numbers: another ABI version of a library (`libtiff5` →
+    /// `libtiff6`, `libssl1.1` → `libssl3t64`, `libjpeg-turbo8` → `libjpeg62-turbo`), another
+    /// version of a program (`python3.8` → `python3.13`). The nearest ones.
+    pub renamed: Vec<String>,
+    /// Other names close to it (a typo's correction, longer names starting with it).
+    pub close: Vec<String>,
+    /// Where the app asks for it, when the caller that knows the app's files says.
+    pub location: Option<Location>,
+}
+
+impl UnknownPackage {
+    /// `name`, with nothing to suggest.
+    #[must_use]
+    pub fn without_suggestions(name: &str) -> Self {
+        Self {
+            name: name.to_string(),
+            renamed: Vec::new(),
+            close: Vec::new(),
+            location: None,
+        }
+    }
+
+    /// Every suggestion, the renamed ones first: at most five.
+    #[must_use]
+    pub fn suggestions(&self) -> Vec<String> {
+        let mut all: Vec<String> = Vec::new();
+        for name in self.renamed.iter().chain(&self.close) {
+            if !all.contains(name) {
+                all.push(name.clone());
+            }
+        }
+        all.truncate(5);
+        all
+    }
+}
+
 #[derive(Debug)]
 pub enum AptError {
-    /// apt knows no package of that name.
-    UnknownPackage {
-        name: String,
-        suggestions: Vec<String>,
-    },
+    /// apt knows no package of these names (every one of the requested packages it lacks).
+    UnknownPackages(Vec<UnknownPackage>),
     /// The package exists, not in that version.
     UnknownVersion {
         name: String,
@@ -147,7 +185,16 @@ pub enum AptError {
 impl fmt::Display for AptError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::UnknownPackage { name, .. } => write!(f, "unknown package {name}"),
+            Self::UnknownPackages(unknown) => write!(
+                f,
+                "unknown package{} {}",
+                if unknown.len() == 1 { "" } else { "s" },
+                unknown
+                    .iter()
+                    .map(|package| package.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
             Self::UnknownVersion { name, version, .. } => write!(f, "no version {version} of {name}"),
             Self::Unresolvable(error) | Self::Command(error) => write!(f, "{error}"),
             Self::CLibrary { needed_by, packages } => write!(
@@ -365,7 +412,7 @@ impl Apt {
             .args(packages.iter().map(ToString::to_string));
         match run(&mut command) {
             Ok(text) => Ok(parse_simulation(&text)),
-            Err(error) => Err(self.explain(error)),
+            Err(error) => Err(self.explain(packages, error)),
         }
     }
 
@@ -391,13 +438,22 @@ impl Apt {
         Ok(Some(path))
     }
 
-    fn explain(&self, error: CommandError) -> AptError {
-        for line in error.output_tail.lines() {
-            if let Some(name) = line.strip_prefix("E: Unable to locate package ") {
-                let name = name.trim().to_string();
-                let suggestions = self.suggestions(&name);
-                return AptError::UnknownPackage { name, suggestions };
+    /// What made apt fail on `packages`. Unknown names first, all of them at once: apt stops
+    /// at none of them but words each its own way (`Unable to locate package`, `has no
+    /// installation candidate` for a name other packages only mention, regex and glob attempts
+    /// for names with a dot), so they are found by comparing with the names apt knows.
+    fn explain(&self, packages: &[PackageSpec], error: CommandError) -> AptError {
+        if let Ok(names) = self.package_names() {
+            let unknown = unknown_packages(packages, &names.lines().collect::<Vec<_>>());
+            if !unknown.is_empty() {
+                return AptError::UnknownPackages(unknown);
             }
+        }
+        let unlocated = unlocated_packages(&error.output_tail);
+        if !unlocated.is_empty() {
+            return AptError::UnknownPackages(unlocated);
+        }
+        for line in error.output_tail.lines() {
             if let Some((version, name)) = line
                 .strip_prefix("E: Version '")
                 .and_then(|rest| rest.split_once("' for '"))
@@ -418,13 +474,10 @@ impl Apt {
         }
     }
 
-    /// Package names close to `name`: same prefix or a small edit distance, closest first.
-    #[must_use]
-    pub fn suggestions(&self, name: &str) -> Vec<String> {
-        let Ok(names) = run(self.command("apt-cache").arg("pkgnames")) else {
-            return Vec::new();
-        };
-        close_names(name, names.lines())
+    /// `apt-cache pkgnames`: every name apt can install, one a line: real packages and virtual
+    /// ones some package provides (not names other packages only mention).
+    fn package_names(&self) -> Result<String, CommandError> {
+        run(self.command("apt-cache").arg("pkgnames"))
     }
 
     /// The versions apt can install of `name`, newest first.
@@ -620,6 +673,85 @@ fn c_library_preferences(version: &str) -> String {
     format!("Package: src:{C_LIBRARY_SOURCE}\nPin: version {version}\nPin-Priority: 990\n")
 }
 
+/// The packages apt's output says it cannot locate (all of them: apt reports each), for when
+/// apt cannot list the names it knows.
+fn unlocated_packages(output: &str) -> Vec<UnknownPackage> {
+    output
+        .lines()
+        .filter_map(|line| line.strip_prefix("E: Unable to locate package "))
+        .map(|name| UnknownPackage::without_suggestions(name.trim()))
+        .collect()
+}
+
+/// The names of `requested` that are not among `known` (the names apt can install), each once,
+/// in the order asked for, with the names of `known` the app may have meant.
+#[must_use]
+pub fn unknown_packages(requested: &[PackageSpec], known: &[&str]) -> Vec<UnknownPackage> {
+    let known_set: HashSet<&str> = known.iter().copied().collect();
+    let mut unknown: Vec<UnknownPackage> = Vec::new();
+    for spec in requested {
+        if known_set.contains(spec.name.as_str()) || unknown.iter().any(|package| package.name == spec.name) {
+            continue;
+        }
+        unknown.push(UnknownPackage {
+            renamed: renamed(&spec.name, known),
+            close: close_names(&spec.name, known.iter().copied()),
+            ..UnknownPackage::without_suggestions(&spec.name)
+        });
+    }
+    unknown
+}
+
+/// The names among `names` that differ from `wanted` only in their numbers (the nearest ones by
+/// edit distance, at most three): Debian names a library's package after its ABI version
+/// (`libtiff6`, `libjpeg62-turbo`), a program's after its version (`python3.13`), and marks
+/// ABI transitions with a suffix after the number (`libssl3t64`, `libgeos-c1v5`).
+fn renamed(wanted: &str, names: &[&str]) -> Vec<String> {
+    let stem = numbers_removed(wanted);
+    if stem.chars().filter(char::is_ascii_alphabetic).count() < 3 {
+        return Vec::new();
+    }
+    let mut same_stem: Vec<(usize, &str)> = names
+        .iter()
+        .filter(|name| **name != wanted && numbers_removed(name) == stem)
+        .map(|name| (edit_distance(wanted, name), *name))
+        .collect();
+    same_stem.sort_unstable();
+    let nearest = same_stem.first().map(|(distance, _)| *distance);
+    same_stem
+        .into_iter()
+        .take_while(|(distance, _)| Some(*distance) == nearest)
+        .take(3)
+        .map(|(_, name)| name.to_string())
+        .collect()
+}
+
+/// `name` without its digits and dots, and without the suffix of an ABI transition after a
+/// number (`t64` for 64-bit time, `v5` for GCC 5's C++ ABI): `libssl3t64` → `libssl`,
+/// `libcurl3t64-gnutls` → `libcurl-gnutls`.
+fn numbers_removed(name: &str) -> String {
+    let mut kept = String::new();
+    let mut rest = name;
+    let mut after_digit = false;
+    while let Some(c) = rest.chars().next() {
+        let abi_suffix = ["t64", "v5"].into_iter().find(|suffix| {
+            rest.strip_prefix(suffix)
+                .is_some_and(|after| after.is_empty() || after.starts_with('-'))
+        });
+        match abi_suffix {
+            Some(suffix) if after_digit => rest = &rest[suffix.len()..],
+            _ => {
+                if !c.is_ascii_digit() && c != '.' {
+                    kept.push(c);
+                }
+                after_digit = c.is_ascii_digit();
+                rest = &rest[c.len_utf8()..];
+            }
+        }
+    }
+    kept
+}
+
 /// The closest names to `wanted` among `names`: at most five, by edit distance, then by name.
 fn close_names<'a>(wanted: &str, names: impl Iterator<Item = &'a str>) -> Vec<String> {
     let limit = (wanted.len() / 3).clamp(1, 3);
@@ -760,10 +892,9 @@ pub fn write_status_with_stubs(apt: &Apt, base: &Path, stubs: &[&str], out: &Pat
     let mut status = std::fs::read_to_string(base).map_err(io_error(format!("read {}", base.display())))?;
     for name in stubs {
         let Some(candidate) = apt.versions(name).into_iter().next() else {
-            return Err(AptError::UnknownPackage {
-                name: (*name).to_string(),
-                suggestions: Vec::new(),
-            });
+            return Err(AptError::UnknownPackages(vec![
+                UnknownPackage::without_suggestions(name),
+            ]));
         };
         status.push_str(&stub_entry(name, &candidate));
     }
@@ -1573,6 +1704,100 @@ mod tests {
         assert_eq!(close_names("grapviz", names.into_iter()), ["graphviz"]);
         assert!(close_names("zzzzzz", names.into_iter()).is_empty());
         assert_eq!(edit_distance("kitten", "sitting"), 3);
+    }
+
+    /// `apt-cache pkgnames` of Debian 12 (bookworm), a sample: every name of the libraries below and
+    /// every 400th name of the rest. Ubuntu's and older Debian's names of the same libraries carry
+    /// other ABI versions.
+    const BOOKWORM_NAMES: &str = include_str!("testdata/bookworm-pkgnames.txt");
+
+    #[test]
+    fn suggests_the_same_library_with_another_abi_version() {
+        let names: Vec<&str> = BOOKWORM_NAMES.lines().collect();
+        let suggested = |wanted: &str| {
+            let spec = PackageSpec::parse(wanted).unwrap();
+            let unknown = unknown_packages(&[spec], &names);
+            assert_eq!(unknown.len(), 1, "{wanted}");
+            unknown[0].suggestions()
+        };
+        for (other_release, bookworm) in [
+            ("libtiff5", &["libtiff6"][..]),
+            ("libjpeg-turbo8", &["libjpeg62-turbo"]),
+            ("libssl1.1", &["libssl3"]),
+            ("python3.8", &["python3", "python3.11"]),
+            ("libicu70", &["libicu72"]),
+            ("libffi7", &["libffi8"]),
+            ("libvpx6", &["libvpx7"]),
+            ("libcurl3", &["libcurl4"]),
+            ("libgeos-c1t64", &["libgeos-c1v5"]),
+            ("libpython3.8-dev", &["libpython3-dev", "libpython3.11-dev"]),
+            ("libx264-163", &["libx264-164"]),
+            ("libboost-python1.71.0", &["libboost-python1.74.0"]),
+        ] {
+            let suggestions = suggested(other_release);
+            assert_eq!(
+                suggestions[..bookworm.len()],
+                *bookworm,
+                "{other_release}: {suggestions:?}"
+            );
+        }
+        // Typos are still corrected, known names are not unknown.
+        assert_eq!(suggested("ffmepg").first().map(String::as_str), Some("ffmpeg"));
+        assert!(suggested("zzzzzzzz").is_empty());
+        assert!(unknown_packages(&[PackageSpec::parse("libtiff6").unwrap()], &names).is_empty());
+    }
+
+    /// Debian 13's names after the 64-bit time transition, which renamed libraries in place.
+    #[test]
+    fn suggests_the_64_bit_time_transition_names() {
+        let trixie = [
+            "libssl3t64",
+            "libssl-dev",
+            "libssl-doc",
+            "libcurl4t64",
+            "libcurl3t64-gnutls",
+            "libcurl4-openssl-dev",
+            "libgeos-c1t64",
+            "libgeos3.13.1",
+            "libreadline8t64",
+            "libtiff6",
+            "libtiffxx6",
+        ];
+        let renamed_as = |wanted: &str| renamed(wanted, &trixie);
+        assert_eq!(renamed_as("libssl1.1"), ["libssl3t64"]);
+        assert_eq!(renamed_as("libssl3"), ["libssl3t64"]);
+        assert_eq!(renamed_as("libcurl4"), ["libcurl4t64"]);
+        assert_eq!(renamed_as("libcurl3-gnutls"), ["libcurl3t64-gnutls"]);
+        assert_eq!(renamed_as("libgeos-c1v5"), ["libgeos-c1t64"]);
+        assert_eq!(renamed_as("libreadline8"), ["libreadline8t64"]);
+        assert!(renamed_as("libtiff-tools").is_empty());
+        assert_eq!(numbers_removed("libjpeg62-turbo"), "libjpeg-turbo");
+        assert_eq!(numbers_removed("libqt5t64core"), "libqttcore");
+    }
+
+    #[test]
+    fn every_unknown_name_is_reported_once() {
+        let known = ["ffmpeg", "libtiff6", "graphviz"];
+        let specs: Vec<PackageSpec> = ["libtiff5", "ffmpeg", "graphvis", "libtiff5", "zzz=1.0"]
+            .iter()
+            .map(|spec| PackageSpec::parse(spec).unwrap())
+            .collect();
+        let unknown = unknown_packages(&specs, &known);
+        let names: Vec<&str> = unknown.iter().map(|package| package.name.as_str()).collect();
+        assert_eq!(names, ["libtiff5", "graphvis", "zzz"]);
+        assert_eq!(unknown[0].renamed, ["libtiff6"]);
+        assert_eq!(unknown[1].close, ["graphviz"]);
+        assert_eq!(
+            AptError::UnknownPackages(unknown).to_string(),
+            "unknown packages libtiff5, graphvis, zzz"
+        );
+        // apt-get's own words for them, when its list of names is not to be had.
+        let output = "Reading package lists...\nE: Unable to locate package libtiff5\n\
+                      E: Package 'python3.8' has no installation candidate\n\
+                      E: Unable to locate package libssl1.1\n\
+                      E: Couldn't find any package by regex 'libssl1.1'\n";
+        let unlocated: Vec<String> = unlocated_packages(output).into_iter().map(|p| p.name).collect();
+        assert_eq!(unlocated, ["libtiff5", "libssl1.1"]);
     }
 
     /// imagemagick-7.q16's postinst, abridged.

@@ -10,7 +10,7 @@
 //! second into a launch layer.
 
 use crate::apt_state::{self, AptState};
-use crate::debian::{self, Apt, AptError, PackageSpec, RUN_IMAGE_STATUS, Resolved};
+use crate::debian::{self, Apt, AptError, PackageSpec, RUN_IMAGE_STATUS, Resolved, UnknownPackage};
 use crate::error::{ErrorMessage, Location};
 use crate::layer::{Cache, LayerKey, cached_layer, change};
 use crate::output::{BuildOutput, format_duration};
@@ -69,19 +69,8 @@ where
         debian::write_status_with_stubs(&state.apt, Path::new(RUN_IMAGE_STATUS), stubs, &with_stubs)
             .map_err(|error| libcnb::Error::BuildpackError(PackagesError::Update(error).into()))?;
     }
-    let resolution = resolve(&apt).map_err(|error| {
-        let location = match &error {
-            AptError::UnknownPackage { name, .. } | AptError::UnknownVersion { name, .. } => locate(name),
-            _ => None,
-        };
-        libcnb::Error::BuildpackError(
-            PackagesError::Resolve {
-                error: Box::new(error),
-                location,
-            }
-            .into(),
-        )
-    })?;
+    let resolution = resolve(&apt)
+        .map_err(|error| libcnb::Error::BuildpackError(PackagesError::resolve(error, &locate).into()))?;
     state.save(&resolution);
     Ok((apt, resolution))
 }
@@ -321,11 +310,12 @@ fn unpack(output: &mut BuildOutput, layer: &Path, debs: &[PathBuf]) -> Result<()
 pub enum PackagesError {
     /// apt could not be prepared, or could not refresh the package index.
     Update(AptError),
-    /// apt could not resolve the packages (unknown name or version, conflicts).
+    /// apt could not resolve the packages (unknown names or version, conflicts).
     Resolve {
         /// Boxed: the largest variant by far.
         error: Box<AptError>,
-        /// Where the app asked for the package apt does not know.
+        /// Where the app asked for the package apt does not know: its line, or the file of
+        /// several unknown ones when they are all in the same file.
         location: Option<Location>,
     },
     Download(AptError),
@@ -362,6 +352,26 @@ pub enum ChosenBy {
 }
 
 impl PackagesError {
+    /// [`Self::Resolve`] of `error`, with `locate`'s answer for where the app asked for the
+    /// packages apt does not know, or for the version it does not have.
+    #[must_use]
+    pub fn resolve(mut error: AptError, locate: impl Fn(&str) -> Option<Location>) -> Self {
+        let location = match &mut error {
+            AptError::UnknownPackages(unknown) => {
+                for package in unknown.iter_mut() {
+                    package.location = locate(&package.name);
+                }
+                common_location(unknown)
+            }
+            AptError::UnknownVersion { name, .. } => locate(name),
+            _ => None,
+        };
+        Self::Resolve {
+            error: Box::new(error),
+            location,
+        }
+    }
+
     /// The message, naming the packages as `described` says.
     #[must_use]
     pub fn message(&self, described: &Described) -> ErrorMessage {
@@ -399,26 +409,27 @@ impl PackagesError {
     }
 }
 
+/// Where the unknown packages are: the line of one, the file of several in one file.
+fn common_location(unknown: &[UnknownPackage]) -> Option<Location> {
+    match unknown {
+        [one] => one.location.clone(),
+        several => {
+            let first = several.first()?.location.as_ref()?;
+            several
+                .iter()
+                .all(|package| package.location.as_ref().map(|location| &location.file) == Some(&first.file))
+                .then(|| Location::file(&first.file))
+        }
+    }
+}
+
 /// A failed resolution of packages the app named.
 fn resolve_message(error: &AptError, name: &str) -> ErrorMessage {
     match error {
-        AptError::UnknownPackage { name, suggestions } => {
-            let message = ErrorMessage::app(
-                "Unknown Debian package",
-                format!("There is no package `{name}` in Debian 13 (trixie)."),
-            );
-            if suggestions.is_empty() {
-                message.fix(format!(
-                    "look the name up at https://packages.debian.org/search?suite=trixie&keywords={name}."
-                ))
-            } else {
-                message.fix(format!(
-                    "correct the name; close names are: {}. \
-                     https://packages.debian.org/trixie/ lists every package.",
-                    suggestions.join(", ")
-                ))
-            }
-        }
+        AptError::UnknownPackages(unknown) => match unknown.as_slice() {
+            [one] => unknown_package_message(one),
+            several => unknown_packages_message(several),
+        },
         AptError::UnknownVersion {
             name,
             version,
@@ -463,6 +474,63 @@ fn resolve_message(error: &AptError, name: &str) -> ErrorMessage {
             "apt failed while working out what to install.",
         ),
     }
+}
+
+/// One name apt does not know.
+fn unknown_package_message(package: &UnknownPackage) -> ErrorMessage {
+    let name = &package.name;
+    let message = ErrorMessage::app(
+        "Unknown Debian package",
+        format!("There is no package `{name}` in Debian 13 (trixie)."),
+    );
+    let suggestions = package.suggestions();
+    if suggestions.is_empty() {
+        message.fix(format!(
+            "look the name up at https://packages.debian.org/search?suite=trixie&keywords={name}."
+        ))
+    } else {
+        message.fix(format!(
+            "correct the name; close names are: {}. \
+             https://packages.debian.org/trixie/ lists every package.",
+            suggestions.join(", ")
+        ))
+    }
+}
+
+/// Several names apt does not know, each with where the app asks for it and what trixie has.
+fn unknown_packages_message(unknown: &[UnknownPackage]) -> ErrorMessage {
+    let lines: Vec<String> = unknown
+        .iter()
+        .map(|package| {
+            let location = package
+                .location
+                .as_ref()
+                .map(|location| format!(" ({location})"))
+                .unwrap_or_default();
+            let suggestion = if !package.renamed.is_empty() {
+                format!("trixie has {}", debian::quoted_list(&package.renamed))
+            } else if !package.close.is_empty() {
+                format!("close names are {}", debian::quoted_list(&package.close))
+            } else {
+                "no close name".to_string()
+            };
+            format!("- `{}`{location}: {suggestion}", package.name)
+        })
+        .collect();
+    ErrorMessage::app(
+        "Unknown Debian packages",
+        format!(
+            "None of these {} packages is in Debian 13 (trixie):\n{}",
+            unknown.len(),
+            lines.join("\n")
+        ),
+    )
+    .fix(
+        "replace each name with trixie's. A library's package is named after its ABI version \
+         (`libtiff6`), which differs between releases of Debian and Ubuntu: a list written for \
+         another release needs trixie's names. https://packages.debian.org/trixie/ lists every \
+         package.",
+    )
 }
 
 /// Packages the app named need another C library than the run image's: the stack lags behind
@@ -585,14 +653,68 @@ mod tests {
     fn unknown_package() {
         insta::assert_snapshot!(render(
             &PackagesError::Resolve {
-                error: Box::new(AptError::UnknownPackage {
-                    name: "ffmepg".into(),
-                    suggestions: vec!["ffmpeg".into()],
-                }),
+                error: Box::new(AptError::UnknownPackages(vec![UnknownPackage {
+                    close: vec!["ffmpeg".into()],
+                    ..UnknownPackage::without_suggestions("ffmepg")
+                }])),
                 location: Some(Location::line("Aptfile", 2)),
             },
             &APP_PACKAGES
         ));
+    }
+
+    /// An Aptfile written for Ubuntu: every name trixie lacks is in the one error, on its line.
+    #[test]
+    fn unknown_packages_are_reported_together_with_their_lines() {
+        let aptfile = ["libtiff5", "ffmpeg", "libssl1.1", "ffmepg", "zzzzzzzz"];
+        let known = [
+            "ffmpeg",
+            "ffmpeg-doc",
+            "libtiff6",
+            "libtiffxx6",
+            "libssl3t64",
+            "libssl-dev",
+        ];
+        let specs: Vec<PackageSpec> = aptfile
+            .iter()
+            .map(|name| PackageSpec::parse(name).unwrap())
+            .collect();
+        let locate = |name: &str| {
+            let line = aptfile.iter().position(|listed| *listed == name)?;
+            Some(Location::line("Aptfile", line + 1))
+        };
+        let error = PackagesError::resolve(
+            AptError::UnknownPackages(debian::unknown_packages(&specs, &known)),
+            locate,
+        );
+        let PackagesError::Resolve { location, .. } = &error else {
+            panic!("{error:?}");
+        };
+        assert_eq!(location, &Some(Location::file("Aptfile")));
+        insta::assert_snapshot!(render(&error, &APP_PACKAGES));
+        // In two files, the title names neither.
+        let error = PackagesError::resolve(
+            AptError::UnknownPackages(debian::unknown_packages(&specs, &known)),
+            |name: &str| {
+                Some(Location::line(
+                    if name == "ffmepg" {
+                        "project.toml"
+                    } else {
+                        "Aptfile"
+                    },
+                    1,
+                ))
+            },
+        );
+        assert!(matches!(error, PackagesError::Resolve { location: None, .. }));
+        // One unknown name: its line, the message as for a single name.
+        let error = PackagesError::resolve(
+            AptError::UnknownPackages(debian::unknown_packages(&specs[3..4], &known)),
+            locate,
+        );
+        let message = error.message(&APP_PACKAGES);
+        assert_eq!(message.location, Some(Location::line("Aptfile", 4)));
+        assert_eq!(message.title, "Unknown Debian package");
     }
 
     #[test]
@@ -658,10 +780,9 @@ mod tests {
             chosen_by: ChosenBy::Buildpack("apt could not find a consistent set of packages for the JDK."),
         };
         let message = PackagesError::Resolve {
-            error: Box::new(AptError::UnknownPackage {
-                name: "openjdk-21-jdk-headless".into(),
-                suggestions: Vec::new(),
-            }),
+            error: Box::new(AptError::UnknownPackages(vec![
+                UnknownPackage::without_suggestions("openjdk-21-jdk-headless"),
+            ])),
             location: None,
         }
         .message(&described);

@@ -303,6 +303,29 @@ fn unknown_package_suggests_close_names() {
     );
 }
 
+/// An Aptfile written for Ubuntu 22.04: every name trixie lacks in one error, each on its line,
+/// with trixie's package of the same library where the index has one.
+#[test]
+fn every_unknown_package_is_reported_on_its_line() {
+    assert_fails_with(
+        &[(
+            "Aptfile",
+            b"# written for Ubuntu 22.04\nlibtiff5\nlibjpeg-turbo8\nffmpeg\nlibssl1.1\npython3.8\nlibicu70\nlibffi7\nlibvpx7\n",
+        )],
+        &[
+            "! ERROR: Unknown Debian packages (Aptfile)",
+            "None of these 7 packages is in Debian 13 (trixie):",
+            "- `libtiff5` (Aptfile, line 2): trixie has `libtiff6`",
+            "- `libjpeg-turbo8` (Aptfile, line 3): trixie has `libjpeg62-turbo`",
+            "- `libssl1.1` (Aptfile, line 5): trixie has",
+            "- `python3.8` (Aptfile, line 6): trixie has `python3`",
+            "- `libicu70` (Aptfile, line 7): trixie has",
+            "- `libffi7` (Aptfile, line 8): trixie has `libffi8`",
+            "- `libvpx7` (Aptfile, line 9): trixie has `libvpx9`",
+        ],
+    );
+}
+
 #[test]
 fn version_that_does_not_exist() {
     assert_fails_with(

@@ -114,6 +114,33 @@ mod tests {
         }));
     }
 
+    /// An Aptfile written for Ubuntu 22.04, against some of Debian 13's names: one error lists
+    /// every name trixie lacks, each on its line, with trixie's package of the same library.
+    #[test]
+    fn every_unknown_package_on_its_line() {
+        let aptfile = "# written for Ubuntu 22.04\nlibtiff5\nlibjpeg-turbo8\nffmpeg\nlibssl1.1\npython3.8\n\
+                       libicu70\nlibffi7\nlibvpx7\n";
+        let trixie = [
+            "ffmpeg",
+            "libffi8",
+            "libicu76",
+            "libjpeg62-turbo",
+            "libssl3t64",
+            "libtiff6",
+            "libtiffxx6",
+            "libvpx9",
+            "python3",
+            "python3.13",
+        ];
+        let config = crate::config::parse(None, Some(aptfile)).unwrap().unwrap();
+        let unknown = libtoolforge::debian::unknown_packages(&config.specs(), &trixie);
+        let error = PackagesError::resolve(
+            libtoolforge::debian::AptError::UnknownPackages(unknown),
+            |name: &str| config.location_of(name),
+        );
+        insta::assert_snapshot!(render(&AptBuildpackError::Packages(error)));
+    }
+
     #[test]
     fn deb_url() {
         insta::assert_snapshot!(render(&AptBuildpackError::DebUrl {
