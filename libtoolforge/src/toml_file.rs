@@ -81,11 +81,8 @@ pub fn parse<T: DeserializeOwned>(text: &str, file: &str) -> Result<T, TomlError
 /// The 1-based line of `text` that byte `offset` is on (a [`Spanned`] value's start).
 #[must_use]
 pub fn line_at(text: &str, offset: usize) -> usize {
-    text.as_bytes()[..offset.min(text.len())]
-        .iter()
-        .filter(|byte| **byte == b'\n')
-        .count()
-        + 1
+    // A span starts on a character boundary; past the end is the last line.
+    text.get(..offset).unwrap_or(text).matches('\n').count() + 1
 }
 
 /// Reads and parses `dir/file`; `Ok(None)` when there is no such file.

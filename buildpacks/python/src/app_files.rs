@@ -204,11 +204,9 @@ impl AppFiles {
             .and_then(|dependencies| dependencies.python.as_ref())
             .map(|value| python_version::parse_poetry_python(value.get_ref(), line(value)));
         match (requires_python, poetry) {
-            (Some(requires_python), Some(poetry)) => Some(
-                requires_python.and_then(|requires_python| {
-                    poetry.map(|poetry| python_version::both_pyproject_constraints(requires_python, poetry))
-                }),
-            ),
+            (Some(requires_python), Some(poetry)) => Some(requires_python.and_then(|requires_python| {
+                poetry.map(|poetry| python_version::both_pyproject_constraints(requires_python, poetry))
+            })),
             (requires_python, poetry) => requires_python.or(poetry),
         }
     }
@@ -334,7 +332,10 @@ mod tests {
         let only_poetry = request(&[("pyproject.toml", poetry), ("requirements.txt", "")]);
         assert_eq!(only_poetry.to_string(), "^3.11");
         let origin = only_poetry.origin.unwrap();
-        assert_eq!(origin.to_string(), "tool.poetry.dependencies.python in pyproject.toml");
+        assert_eq!(
+            origin.to_string(),
+            "tool.poetry.dependencies.python in pyproject.toml"
+        );
         assert_eq!(origin.line, Some(5));
 
         let both = format!("[project]\nname = \"tool\"\nrequires-python = \">=3.9\"\n\n{poetry}");
@@ -350,7 +351,10 @@ mod tests {
 
     #[test]
     fn invalid_poetry_python_names_the_line() {
-        let dir = app(&[("pyproject.toml", "[tool.poetry.dependencies]\n\npython = \"^three\"\n")]);
+        let dir = app(&[(
+            "pyproject.toml",
+            "[tool.poetry.dependencies]\n\npython = \"^three\"\n",
+        )]);
         let Err(PythonBuildpackError::VersionFile(VersionFileError::InvalidPoetryConstraint {
             origin, ..
         })) = AppFiles::read(dir.path()).unwrap().python_request()

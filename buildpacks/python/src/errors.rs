@@ -7,6 +7,7 @@ use libtoolforge::error::{ErrorMessage, IoError, Location};
 use libtoolforge::runtime::RuntimeError;
 use libtoolforge::toml_file::TomlError;
 use libtoolforge::version_request::Origin;
+use std::fmt::Write as _;
 
 #[derive(Debug)]
 pub(crate) enum PythonBuildpackError {
@@ -23,16 +24,19 @@ pub(crate) enum PythonBuildpackError {
         step: Step,
         error: CommandError,
     },
-    /// Installing the dependencies failed building packages from source, on a Python the app
-    /// did not pin exactly: perhaps newer than its pinned versions support.
-    SourceBuildFailed {
-        manager: PackageManager,
-        error: CommandError,
-        /// As the installer names them.
-        packages: Vec<String>,
-        python: UnpinnedChoice,
-    },
+    SourceBuildFailed(Box<SourceBuildFailure>),
     Io(IoError),
+}
+
+/// Installing the dependencies failed building packages from source, on a Python the app did
+/// not pin exactly: perhaps newer than its pinned versions support.
+#[derive(Debug)]
+pub(crate) struct SourceBuildFailure {
+    pub(crate) manager: PackageManager,
+    pub(crate) error: CommandError,
+    /// As the installer names them.
+    pub(crate) packages: Vec<String>,
+    pub(crate) python: UnpinnedChoice,
 }
 
 /// What a failed command was doing.
@@ -76,12 +80,7 @@ pub(crate) fn error_message(error: &PythonBuildpackError) -> ErrorMessage {
 
         PythonBuildpackError::Command { step, error } => command_message(*step, error),
 
-        PythonBuildpackError::SourceBuildFailed {
-            manager,
-            error,
-            packages,
-            python,
-        } => source_build_message(*manager, error, packages, python),
+        PythonBuildpackError::SourceBuildFailed(failure) => source_build_message(failure),
 
         PythonBuildpackError::Io(error) => error.message(),
     }
@@ -216,34 +215,44 @@ fn command_message(step: Step, error: &CommandError) -> ErrorMessage {
 }
 
 /// The installer's message, then why this Python and which older one to pin.
-fn source_build_message(
-    manager: PackageManager,
-    error: &CommandError,
-    packages: &[String],
-    python: &UnpinnedChoice,
-) -> ErrorMessage {
-    let mut message = command_message(Step::InstallDependencies(manager), error);
-    let packages = match packages {
-        [.., last] if packages.len() > 1 => format!("{} and {last}", packages[..packages.len() - 1].join(", ")),
+fn source_build_message(failure: &SourceBuildFailure) -> ErrorMessage {
+    let SourceBuildFailure {
+        manager,
+        error,
+        packages,
+        python,
+    } = failure;
+    let mut message = command_message(Step::InstallDependencies(*manager), error);
+    let packages = match packages.as_slice() {
+        [first @ .., last] if !first.is_empty() => format!("{} and {last}", first.join(", ")),
         _ => packages.join(""),
     };
-    let minor = python.chosen.rsplit_once('.').map_or(python.chosen.as_str(), |(minor, _)| minor);
+    let minor = python
+        .chosen
+        .rsplit_once('.')
+        .map_or(python.chosen.as_str(), |(minor, _)| minor);
     let why = match &python.origin {
-        None => "no file of the app asks for a version, and it is the newest release this builder has".to_string(),
+        None => {
+            "no file of the app asks for a version, and it is the newest release this builder has".to_string()
+        }
         Some(origin) => {
-            let line = origin.line.map(|line| format!(", line {line}")).unwrap_or_default();
+            let line = origin
+                .line
+                .map(|line| format!(", line {line}"))
+                .unwrap_or_default();
             format!(
                 "it is the newest release that `{}` allows ({origin}{line})",
                 python.requested
             )
         }
     };
-    message.detail.push_str(&format!(
+    let _ = write!(
+        message.detail,
         "\n\nBuilding {packages} from source failed, which usually means that no ready-built wheel of \
          the pinned version exists for Python {minor}. The build uses Python {} because {why}; the \
          app's pinned versions may predate Python {minor}.",
         python.chosen,
-    ));
+    );
     message.fix(format!(
         "pin the newest older Python that the app allows: add the line `{older}` to a file named \
          `.python-version` at the top of the app (`echo {older} > .python-version`), commit it and \
@@ -338,35 +347,39 @@ mod tests {
 
     #[test]
     fn source_build_failure_on_the_default_python() {
-        insta::assert_snapshot!(render(&PythonBuildpackError::SourceBuildFailed {
-            manager: PackageManager::PipRequirements,
-            error: httptools_failed(),
-            packages: vec!["httptools".into(), "uvloop".into()],
-            python: UnpinnedChoice {
-                chosen: "3.14.1".into(),
-                requested: "the newest release".into(),
-                origin: None,
-                older: "3.13".into(),
-            },
-        }));
+        insta::assert_snapshot!(render(&PythonBuildpackError::SourceBuildFailed(Box::new(
+            SourceBuildFailure {
+                manager: PackageManager::PipRequirements,
+                error: httptools_failed(),
+                packages: vec!["httptools".into(), "uvloop".into()],
+                python: UnpinnedChoice {
+                    chosen: "3.14.1".into(),
+                    requested: "the newest release".into(),
+                    origin: None,
+                    older: "3.13".into(),
+                },
+            }
+        ))));
     }
 
     #[test]
     fn source_build_failure_on_a_python_from_a_range() {
-        insta::assert_snapshot!(render(&PythonBuildpackError::SourceBuildFailed {
-            manager: PackageManager::PipRequirements,
-            error: httptools_failed(),
-            packages: vec!["httptools".into()],
-            python: UnpinnedChoice {
-                chosen: "3.13.5".into(),
-                requested: "^3.11".into(),
-                origin: Some(
-                    Origin::file("pyproject.toml")
-                        .field("tool.poetry.dependencies.python")
-                        .at_line(Some(9))
-                ),
-                older: "3.11".into(),
-            },
-        }));
+        insta::assert_snapshot!(render(&PythonBuildpackError::SourceBuildFailed(Box::new(
+            SourceBuildFailure {
+                manager: PackageManager::PipRequirements,
+                error: httptools_failed(),
+                packages: vec!["httptools".into()],
+                python: UnpinnedChoice {
+                    chosen: "3.13.5".into(),
+                    requested: "^3.11".into(),
+                    origin: Some(
+                        Origin::file("pyproject.toml")
+                            .field("tool.poetry.dependencies.python")
+                            .at_line(Some(9))
+                    ),
+                    older: "3.11".into(),
+                },
+            }
+        ))));
     }
 }

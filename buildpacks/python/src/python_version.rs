@@ -43,8 +43,13 @@ impl VersionMatcher for PythonVersion {
                 }
                 Self::Specifiers(specifiers) => pep440_rs::Version::from_str(&version.to_string())
                     .is_ok_and(|version| specifiers.contains(&version)),
-                Self::AnyOf(alternatives) => pep440_rs::Version::from_str(&version.to_string())
-                    .is_ok_and(|version| alternatives.iter().any(|specifiers| specifiers.contains(&version))),
+                Self::AnyOf(alternatives) => {
+                    pep440_rs::Version::from_str(&version.to_string()).is_ok_and(|version| {
+                        alternatives
+                            .iter()
+                            .any(|specifiers| specifiers.contains(&version))
+                    })
+                }
                 Self::Newest => true,
             }
     }
@@ -233,9 +238,9 @@ pub(crate) fn both_pyproject_constraints(requires_python: Request, poetry: Reque
         alternatives(poetry.matcher)
             .into_iter()
             .flat_map(|poetry| {
-                required.iter().map(move |required| {
-                    required.iter().chain(poetry.iter()).cloned().collect()
-                })
+                required
+                    .iter()
+                    .map(move |required| required.iter().chain(poetry.iter()).cloned().collect())
             })
             .collect(),
     );
@@ -517,12 +522,18 @@ mod tests {
             unpinned_choice(request, chosen, &inventory).map(|choice| choice.older)
         };
         assert_eq!(older(&super::newest()).as_deref(), Some("3.13"));
-        assert_eq!(older(&parse_poetry_python("^3.12", Some(3)).unwrap()).as_deref(), Some("3.13"));
+        assert_eq!(
+            older(&parse_poetry_python("^3.12", Some(3)).unwrap()).as_deref(),
+            Some("3.13")
+        );
         assert_eq!(
             older(&parse_requires_python(">=3.12,!=3.13.*", None).unwrap()).as_deref(),
             Some("3.12")
         );
-        assert_eq!(older(&parse_requires_python("<3.14", None).unwrap()).as_deref(), Some("3.12"));
+        assert_eq!(
+            older(&parse_requires_python("<3.14", None).unwrap()).as_deref(),
+            Some("3.12")
+        );
         assert_eq!(older(&parse_requires_python(">=3.14", None).unwrap()), None);
         // A version the app pinned is its own choice.
         assert_eq!(older(&parse_python_version_file("3.14").unwrap()), None);

@@ -7,7 +7,7 @@
 
 use crate::PythonBuildpack;
 use crate::environment::compile_bytecode;
-use crate::errors::{PythonBuildpackError, Step};
+use crate::errors::{PythonBuildpackError, SourceBuildFailure, Step};
 use crate::package_manager::{Choice, PackageManager};
 use crate::python_version::UnpinnedChoice;
 use libcnb::build::BuildContext;
@@ -155,12 +155,14 @@ fn run_installer(inputs: &Inputs, commands: Vec<Command>, venv: &Path) -> Result
             failed_builds.watch(line);
         });
         result.map_err(|error| match inputs.unpinned_python {
-            Some(python) if !failed_builds.0.is_empty() => PythonBuildpackError::SourceBuildFailed {
-                manager,
-                error,
-                packages: failed_builds.0,
-                python: python.clone(),
-            },
+            Some(python) if !failed_builds.0.is_empty() => {
+                PythonBuildpackError::SourceBuildFailed(Box::new(SourceBuildFailure {
+                    manager,
+                    error,
+                    packages: failed_builds.0,
+                    python: python.clone(),
+                }))
+            }
             _ => PythonBuildpackError::Command {
                 step: Step::InstallDependencies(manager),
                 error,
