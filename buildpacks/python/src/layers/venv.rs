@@ -191,10 +191,12 @@ impl FailedBuilds {
             .strip_prefix("Failed to build `")
             .and_then(|rest| rest.split('`').next())
         {
-            // `httptools==0.6.1`, `uvloop @ https://…`, `Pillow[xmp]==9.5.0`: the name.
+            // `httptools==0.6.1`, `uvloop @ https://…`, `Pillow[xmp]==9.5.0`: the name; not
+            // the app's own packages (`app @ file:///workspace`), which are no pinned releases.
             quoted
                 .split(|c: char| !(c.is_ascii_alphanumeric() || "-_.".contains(c)))
                 .next()
+                .filter(|_| !quoted.contains("@ file://"))
                 .into_iter()
                 .collect()
         } else if let Some(names) = line.strip_prefix("Failed to build ") {
@@ -604,7 +606,8 @@ error: Failed to build `httptools==0.6.1`
          httptools/parser/parser.c:9938:27: error: too few arguments to function ‘_PyLong_AsByteArray’
 hint: `httptools` (v0.6.1) was included because `app` (v0.1) depends on `httptools`
   × Failed to build `uvloop @ https://files.pythonhosted.org/packages/uvloop-0.19.0.tar.gz`
-  × Failed to build `Pillow[xmp]==9.5.0`";
+  × Failed to build `Pillow[xmp]==9.5.0`
+  × Failed to build `tool @ file:///workspace`";
 
     fn failed(output: &str) -> Vec<String> {
         let mut builds = FailedBuilds::default();
