@@ -78,6 +78,24 @@ pub fn run_streamed(command: &mut Command) -> Result<(), CommandError> {
 ///
 /// When it cannot start or exits non-zero.
 pub fn run_streamed_to(command: &mut Command, log: &mut dyn Write) -> Result<(), CommandError> {
+    run_streamed_watching_to(command, log, &mut |_| {})
+}
+
+/// As [`run_streamed`], also showing every line to `watch` as it comes: for what a tool says
+/// anywhere in its output (the names it failed on), which the error's tail may no longer hold.
+///
+/// # Errors
+///
+/// When it cannot start or exits non-zero.
+pub fn run_streamed_watching(command: &mut Command, watch: &mut dyn FnMut(&str)) -> Result<(), CommandError> {
+    run_streamed_watching_to(command, &mut std::io::stdout(), watch)
+}
+
+fn run_streamed_watching_to(
+    command: &mut Command,
+    log: &mut dyn Write,
+    watch: &mut dyn FnMut(&str),
+) -> Result<(), CommandError> {
     let description = describe(command);
     let spawn_failed = |error: std::io::Error| CommandError {
         command: description.clone(),
@@ -127,6 +145,7 @@ pub fn run_streamed_to(command: &mut Command, log: &mut dyn Write) -> Result<(),
     let mut tail = VecDeque::with_capacity(TAIL_LINES);
     for line in receiver {
         let _ = writeln!(log, "{INDENT}{line}");
+        watch(&line);
         if tail.len() == TAIL_LINES {
             tail.pop_front();
         }
@@ -213,6 +232,24 @@ mod tests {
         assert!(error.output_tail.ends_with("oops\ndone"), "{}", error.output_tail);
         assert!(error.output_tail.contains("line 40"));
         assert!(error.to_string().starts_with("`bash -c for i in"), "{error}");
+    }
+
+    #[test]
+    fn every_line_is_watched_not_only_the_tail() {
+        let mut log = Vec::new();
+        let mut watched = Vec::new();
+        let error = run_streamed_watching_to(
+            Command::new("bash").args(["-c", "echo 'failed: a'; seq 1 400; echo 'failed: b' >&2; exit 1"]),
+            &mut log,
+            &mut |line| {
+                if let Some(name) = line.strip_prefix("failed: ") {
+                    watched.push(name.to_string());
+                }
+            },
+        )
+        .unwrap_err();
+        assert_eq!(watched, ["a", "b"]);
+        assert!(!error.output_tail.contains("failed: a"));
     }
 
     #[test]

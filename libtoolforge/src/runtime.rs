@@ -98,10 +98,27 @@ impl Runtime {
         request: &VersionRequest<M>,
         output: &mut BuildOutput,
     ) -> Result<Release, RuntimeError> {
+        self.choose_keeping_inventory(build_env, downloader, request, output)
+            .map(|(release, _)| release)
+    }
+
+    /// As [`Self::choose`], returning the inventory too: for what else it offers (an older
+    /// version to suggest when the chosen one proves too new for the app).
+    ///
+    /// # Errors
+    ///
+    /// As [`Self::load_inventory`] and [`Self::resolve`].
+    pub fn choose_keeping_inventory<M: VersionMatcher>(
+        &self,
+        build_env: &libcnb::Env,
+        downloader: &Downloader,
+        request: &VersionRequest<M>,
+        output: &mut BuildOutput,
+    ) -> Result<(Release, Inventory), RuntimeError> {
         let inventory = self.load_inventory(build_env, downloader)?;
         let release = self.resolve(&inventory, request)?;
         output.step(&self.describe_choice(&release, request));
-        Ok(release)
+        Ok((release, inventory))
     }
 
     /// The build log's step for the choice: `Python 3.13.5 (3.13 from .python-version)`.

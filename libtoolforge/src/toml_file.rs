@@ -5,6 +5,10 @@ use crate::error::{ErrorMessage, Location};
 use serde::de::DeserializeOwned;
 use std::path::Path;
 
+/// A value with its place in the file: deserialize a field as `Spanned<String>` to say, in an
+/// error about its value, which line it is on ([`line_at`]).
+pub use toml::Spanned;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TomlError {
     /// The file as the user knows it (`pyproject.toml`).
@@ -62,9 +66,7 @@ impl TomlError {
 /// When it is not TOML, or not of `T`'s shape; the error names the line.
 pub fn parse<T: DeserializeOwned>(text: &str, file: &str) -> Result<T, TomlError> {
     toml::from_str(text).map_err(|error| {
-        let line = error
-            .span()
-            .map(|span| text[..span.start.min(text.len())].matches('\n').count() + 1);
+        let line = error.span().map(|span| line_at(text, span.start));
         TomlError {
             file: file.to_string(),
             line,
@@ -74,6 +76,13 @@ pub fn parse<T: DeserializeOwned>(text: &str, file: &str) -> Result<T, TomlError
                 .map(ToString::to_string),
         }
     })
+}
+
+/// The 1-based line of `text` that byte `offset` is on (a [`Spanned`] value's start).
+#[must_use]
+pub fn line_at(text: &str, offset: usize) -> usize {
+    // A span starts on a character boundary; past the end is the last line.
+    text.get(..offset).unwrap_or(text).matches('\n').count() + 1
 }
 
 /// Reads and parses `dir/file`; `Ok(None)` when there is no such file.
@@ -126,6 +135,19 @@ mod tests {
     fn shape_errors_name_the_line() {
         let error = parse::<Project>("\nname = 3\n", "project.toml").unwrap_err();
         assert_eq!(error.line, Some(2));
+    }
+
+    #[test]
+    fn spanned_values_know_their_line() {
+        #[derive(serde::Deserialize)]
+        struct Tool {
+            python: Spanned<String>,
+        }
+        let text = "# deps\n\npython = \"^3.11\"\n";
+        let tool: Tool = parse(text, "pyproject.toml").unwrap();
+        assert_eq!(tool.python.get_ref(), "^3.11");
+        assert_eq!(line_at(text, tool.python.span().start), 3);
+        assert_eq!(line_at(text, 1000), 4);
     }
 
     #[test]

@@ -386,6 +386,30 @@ fn requirement_missing_from_pypi_shows_pips_message() {
 }
 
 #[test]
+fn pins_older_than_the_python_of_a_range_name_the_older_python_to_pin() {
+    // No version file: Poetry's `^3.11` gives the newest Python we have (3.13 in the test
+    // mirror), for which httptools 0.6.1 has no wheel and does not compile.
+    let app = fixture_copy("python-poetry-range-old-pins");
+    assert_python_build_fails_with(
+        app.path(),
+        &[
+            "(^3.11 from tool.poetry.dependencies.python in pyproject.toml)",
+            "! ERROR: Installing dependencies with pip failed",
+            "Building httptools from source failed",
+            "The build uses Python 3.13.",
+            "`^3.11` allows",
+            "add the line `3.11`",
+            "(`echo 3.11 > .python-version`)",
+        ],
+    );
+
+    // Doing what it says builds.
+    std::fs::write(app.path().join(".python-version"), "3.11\n").unwrap();
+    let (built, _image) = mirrored_build_ok(app.path(), "python-poetry-range-old-pins");
+    built.assert_output_contains("(3.11 from .python-version)");
+}
+
+#[test]
 fn uv_lock_out_of_sync_with_pyproject() {
     let app = fixture_copy("python-fastapi-uv");
     let pyproject = app.path().join("pyproject.toml");

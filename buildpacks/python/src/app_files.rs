@@ -2,8 +2,9 @@
 
 use crate::errors::PythonBuildpackError;
 use crate::package_manager::{self, Choice};
-use crate::python_version::{self, Request};
+use crate::python_version::{self, Request, VersionFileError};
 use libtoolforge::error::IoError;
+use libtoolforge::toml_file::{Spanned, line_at};
 use serde::Deserialize;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -56,12 +57,28 @@ pub(crate) fn detects(app_dir: &Path, python: &Language) -> bool {
 #[derive(Debug, Default, Deserialize)]
 struct Pyproject {
     project: Option<ProjectTable>,
+    tool: Option<ToolTable>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 struct ProjectTable {
     #[serde(rename = "requires-python")]
-    requires_python: Option<String>,
+    requires_python: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct ToolTable {
+    poetry: Option<PoetryTable>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct PoetryTable {
+    dependencies: Option<PoetryDependencies>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct PoetryDependencies {
+    python: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -79,6 +96,8 @@ pub(crate) struct AppFiles {
     dir: PathBuf,
     present: BTreeSet<&'static str>,
     pyproject: Option<Pyproject>,
+    /// Its text, for the lines of its values.
+    pyproject_text: String,
     pipfile: Option<Pipfile>,
 }
 
@@ -100,7 +119,12 @@ impl AppFiles {
                 expected,
             });
         }
-        let pyproject = libtoolforge::toml_file::read::<Pyproject>(app_dir, "pyproject.toml")
+        let pyproject_text = libtoolforge::toml_file::read_text(app_dir, "pyproject.toml")
+            .map_err(PythonBuildpackError::Toml)?;
+        let pyproject = pyproject_text
+            .as_deref()
+            .map(|text| libtoolforge::toml_file::parse::<Pyproject>(text, "pyproject.toml"))
+            .transpose()
             .map_err(PythonBuildpackError::Toml)?;
         let pipfile = libtoolforge::toml_file::read::<Pipfile>(app_dir, "Pipfile")
             .map_err(PythonBuildpackError::Toml)?;
@@ -108,6 +132,7 @@ impl AppFiles {
             dir: app_dir.to_path_buf(),
             present,
             pyproject,
+            pyproject_text: pyproject_text.unwrap_or_default(),
             pipfile,
         })
     }
@@ -142,13 +167,8 @@ impl AppFiles {
             python_version::parse_python_version_file(&read(".python-version")?)
         } else if self.has("runtime.txt") {
             python_version::parse_runtime_txt(&read("runtime.txt")?)
-        } else if let Some(requires) = self
-            .pyproject
-            .as_ref()
-            .and_then(|pyproject| pyproject.project.as_ref())
-            .and_then(|project| project.requires_python.as_deref())
-        {
-            python_version::parse_requires_python(requires)
+        } else if let Some(request) = self.pyproject_request() {
+            request
         } else if let Some(version) = self
             .pipfile
             .as_ref()
@@ -166,6 +186,30 @@ impl AppFiles {
         };
         request.map_err(PythonBuildpackError::VersionFile)
     }
+
+    /// pyproject.toml's `requires-python` and Poetry's `python`, whichever are there.
+    fn pyproject_request(&self) -> Option<Result<Request, VersionFileError>> {
+        let pyproject = self.pyproject.as_ref()?;
+        let line = |value: &Spanned<String>| Some(line_at(&self.pyproject_text, value.span().start));
+        let requires_python = pyproject
+            .project
+            .as_ref()
+            .and_then(|project| project.requires_python.as_ref())
+            .map(|value| python_version::parse_requires_python(value.get_ref(), line(value)));
+        let poetry = pyproject
+            .tool
+            .as_ref()
+            .and_then(|tool| tool.poetry.as_ref())
+            .and_then(|poetry| poetry.dependencies.as_ref())
+            .and_then(|dependencies| dependencies.python.as_ref())
+            .map(|value| python_version::parse_poetry_python(value.get_ref(), line(value)));
+        match (requires_python, poetry) {
+            (Some(requires_python), Some(poetry)) => Some(requires_python.and_then(|requires_python| {
+                poetry.map(|poetry| python_version::both_pyproject_constraints(requires_python, poetry))
+            })),
+            (requires_python, poetry) => requires_python.or(poetry),
+        }
+    }
 }
 
 fn has_entry(dir: &Path, name: &str) -> bool {
@@ -179,7 +223,6 @@ fn has_entry(dir: &Path, name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::python_version::VersionFileError;
 
     fn app(files: &[(&str, &str)]) -> tempfile::TempDir {
         let dir = tempfile::tempdir().unwrap();
@@ -254,6 +297,7 @@ mod tests {
         assert_eq!(origin(&all[1..]).as_deref(), Some("runtime.txt"));
         assert_eq!(request(&all[1..]).origin.unwrap().line, Some(1));
         assert_eq!(origin(&all[2..]).as_deref(), Some("pyproject.toml"));
+        assert_eq!(request(&all[2..]).origin.unwrap().line, Some(2));
         assert_eq!(
             origin(&[("Pipfile", "[requires]\npython_version = \"3.13\"\n")]).as_deref(),
             Some("Pipfile")
@@ -276,5 +320,47 @@ mod tests {
             panic!("expected a TOML error");
         };
         assert_eq!(error.line, Some(2));
+    }
+
+    #[test]
+    fn poetrys_python_is_a_constraint_with_its_line() {
+        let request = |files: &[(&str, &str)]| {
+            let dir = app(files);
+            AppFiles::read(dir.path()).unwrap().python_request().unwrap()
+        };
+        let poetry = "[tool.poetry]\nname = \"tool\"\n\n[tool.poetry.dependencies]\npython = \"^3.11\"\nflask = \"^3\"\n";
+        let only_poetry = request(&[("pyproject.toml", poetry), ("requirements.txt", "")]);
+        assert_eq!(only_poetry.to_string(), "^3.11");
+        let origin = only_poetry.origin.unwrap();
+        assert_eq!(
+            origin.to_string(),
+            "tool.poetry.dependencies.python in pyproject.toml"
+        );
+        assert_eq!(origin.line, Some(5));
+
+        let both = format!("[project]\nname = \"tool\"\nrequires-python = \">=3.9\"\n\n{poetry}");
+        let both = request(&[("pyproject.toml", &both)]);
+        assert_eq!(both.to_string(), ">=3.9 and ^3.11");
+        assert_eq!(both.origin.unwrap().line, Some(9));
+        // An explicit version comes first.
+        assert_eq!(
+            request(&[("pyproject.toml", poetry), (".python-version", "3.13")]).to_string(),
+            "3.13"
+        );
+    }
+
+    #[test]
+    fn invalid_poetry_python_names_the_line() {
+        let dir = app(&[(
+            "pyproject.toml",
+            "[tool.poetry.dependencies]\n\npython = \"^three\"\n",
+        )]);
+        let Err(PythonBuildpackError::VersionFile(VersionFileError::InvalidPoetryConstraint {
+            origin, ..
+        })) = AppFiles::read(dir.path()).unwrap().python_request()
+        else {
+            panic!("expected an invalid constraint");
+        };
+        assert_eq!(origin.line, Some(3));
     }
 }

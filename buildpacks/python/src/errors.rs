@@ -1,12 +1,13 @@
 //! Everything that can stop this buildpack, and the one function that explains it.
 
 use crate::package_manager::{ChoiceError, PackageManager};
-use crate::python_version::{RUNTIME_TXT, VersionFileError};
+use crate::python_version::{RUNTIME_TXT, UnpinnedChoice, VersionFileError};
 use libtoolforge::command::CommandError;
 use libtoolforge::error::{ErrorMessage, IoError, Location};
 use libtoolforge::runtime::RuntimeError;
 use libtoolforge::toml_file::TomlError;
 use libtoolforge::version_request::Origin;
+use std::fmt::Write as _;
 
 #[derive(Debug)]
 pub(crate) enum PythonBuildpackError {
@@ -23,7 +24,19 @@ pub(crate) enum PythonBuildpackError {
         step: Step,
         error: CommandError,
     },
+    SourceBuildFailed(Box<SourceBuildFailure>),
     Io(IoError),
+}
+
+/// Installing the dependencies failed building packages from source, on a Python the app did
+/// not pin exactly: perhaps newer than its pinned versions support.
+#[derive(Debug)]
+pub(crate) struct SourceBuildFailure {
+    pub(crate) manager: PackageManager,
+    pub(crate) error: CommandError,
+    /// As the installer names them.
+    pub(crate) packages: Vec<String>,
+    pub(crate) python: UnpinnedChoice,
 }
 
 /// What a failed command was doing.
@@ -67,6 +80,8 @@ pub(crate) fn error_message(error: &PythonBuildpackError) -> ErrorMessage {
 
         PythonBuildpackError::Command { step, error } => command_message(*step, error),
 
+        PythonBuildpackError::SourceBuildFailed(failure) => source_build_message(failure),
+
         PythonBuildpackError::Io(error) => error.message(),
     }
 }
@@ -96,6 +111,16 @@ fn version_file_message(error: &VersionFileError) -> ErrorMessage {
         )
         .at(origin.location())
         .fix("write it as PEP 440 specifiers, for example `>=3.12` or `>=3.12,<3.15`."),
+        VersionFileError::InvalidPoetryConstraint {
+            origin,
+            text,
+            message,
+        } => ErrorMessage::app(
+            format!("Invalid Python requirement in {}", origin.file),
+            format!("`{text}` ({origin}) is not a version constraint as Poetry writes them: {message}."),
+        )
+        .at(origin.location())
+        .fix("write it as Poetry does, for example `^3.12`, `~3.12` or `>=3.12,<3.15`."),
     }
 }
 
@@ -189,6 +214,53 @@ fn command_message(step: Step, error: &CommandError) -> ErrorMessage {
     message
 }
 
+/// The installer's message, then why this Python and which older one to pin.
+fn source_build_message(failure: &SourceBuildFailure) -> ErrorMessage {
+    let SourceBuildFailure {
+        manager,
+        error,
+        packages,
+        python,
+    } = failure;
+    let mut message = command_message(Step::InstallDependencies(*manager), error);
+    let packages = match packages.as_slice() {
+        [first @ .., last] if !first.is_empty() => format!("{} and {last}", first.join(", ")),
+        _ => packages.join(""),
+    };
+    let minor = python
+        .chosen
+        .rsplit_once('.')
+        .map_or(python.chosen.as_str(), |(minor, _)| minor);
+    let why = match &python.origin {
+        None => {
+            "no file of the app asks for a version, and it is the newest release this builder has".to_string()
+        }
+        Some(origin) => {
+            let line = origin
+                .line
+                .map(|line| format!(", line {line}"))
+                .unwrap_or_default();
+            format!(
+                "it is the newest release that `{}` allows ({origin}{line})",
+                python.requested
+            )
+        }
+    };
+    let _ = write!(
+        message.detail,
+        "\n\nBuilding {packages} from source failed, which usually means that no ready-built wheel of \
+         the pinned version exists for Python {minor}. The build uses Python {} because {why}; the \
+         app's pinned versions may predate Python {minor}.",
+        python.chosen,
+    );
+    message.fix(format!(
+        "pin the newest older Python that the app allows: add the line `{older}` to a file named \
+         `.python-version` at the top of the app (`echo {older} > .python-version`), commit it and \
+         build again. Or upgrade {packages} to versions that support Python {minor}.",
+        older = python.older
+    ))
+}
+
 fn install_fix(manager: PackageManager) -> &'static str {
     match manager {
         PackageManager::PipRequirements => {
@@ -259,5 +331,55 @@ mod tests {
             found: "requirement.txt".into(),
             expected: "requirements.txt",
         }));
+    }
+
+    fn httptools_failed() -> CommandError {
+        CommandError {
+            command: "pip install --requirement requirements.txt".into(),
+            exit_code: Some(1),
+            spawn_error: None,
+            output_tail: "  ERROR: Failed building wheel for httptools\n\
+                          Failed to build httptools\n\
+                          error: failed-wheel-build-for-install"
+                .into(),
+        }
+    }
+
+    #[test]
+    fn source_build_failure_on_the_default_python() {
+        insta::assert_snapshot!(render(&PythonBuildpackError::SourceBuildFailed(Box::new(
+            SourceBuildFailure {
+                manager: PackageManager::PipRequirements,
+                error: httptools_failed(),
+                packages: vec!["httptools".into(), "uvloop".into()],
+                python: UnpinnedChoice {
+                    chosen: "3.14.1".into(),
+                    requested: "the newest release".into(),
+                    origin: None,
+                    older: "3.13".into(),
+                },
+            }
+        ))));
+    }
+
+    #[test]
+    fn source_build_failure_on_a_python_from_a_range() {
+        insta::assert_snapshot!(render(&PythonBuildpackError::SourceBuildFailed(Box::new(
+            SourceBuildFailure {
+                manager: PackageManager::PipRequirements,
+                error: httptools_failed(),
+                packages: vec!["httptools".into()],
+                python: UnpinnedChoice {
+                    chosen: "3.13.5".into(),
+                    requested: "^3.11".into(),
+                    origin: Some(
+                        Origin::file("pyproject.toml")
+                            .field("tool.poetry.dependencies.python")
+                            .at_line(Some(9))
+                    ),
+                    older: "3.11".into(),
+                },
+            }
+        ))));
     }
 }

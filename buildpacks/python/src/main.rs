@@ -61,9 +61,10 @@ impl Buildpack for PythonBuildpack {
         }
         let runtime = layers::python::runtime();
         let downloader = Downloader::from_env(context.platform.env());
-        let release = runtime
-            .choose(context.platform.env(), &downloader, &request, &mut output)
+        let (release, inventory) = runtime
+            .choose_keeping_inventory(context.platform.env(), &downloader, &request, &mut output)
             .map_err(PythonBuildpackError::Runtime)?;
+        let unpinned_python = python_version::unpinned_choice(&request, &release, &inventory);
         let python_version = release.version.to_string();
         let python_layer = runtime
             .install(&context, &mut output, &release, &downloader, true)?
@@ -96,6 +97,7 @@ impl Buildpack for PythonBuildpack {
                 download_cache: &download_cache,
                 own_packages: &own_packages,
                 env: &env,
+                unpinned_python: unpinned_python.as_ref(),
             },
         )?;
 

@@ -1,8 +1,10 @@
 //! Which Python the app asks for, and where it says so.
 //!
-//! In order: `.python-version`, `runtime.txt` (accepted, with a note), `requires-python` in
-//! pyproject.toml, `[requires] python_version` in Pipfile, else the newest release we have.
+//! In order: `.python-version`, `runtime.txt` (accepted, with a note), `requires-python` and
+//! Poetry's `[tool.poetry.dependencies] python` in pyproject.toml (both, when both are there),
+//! `[requires] python_version` in Pipfile, else the newest release we have.
 
+use libtoolforge::inventory::{Inventory, Release};
 use libtoolforge::version_request::{Origin, VersionMatcher, VersionRequest};
 use semver::Version;
 use std::str::FromStr;
@@ -24,6 +26,8 @@ pub(crate) enum PythonVersion {
     },
     /// PEP 440 specifiers (`>=3.12,<3.14`): the newest release satisfying them.
     Specifiers(pep440_rs::VersionSpecifiers),
+    /// Any of these (Poetry's `~3.11 || ~3.12`): the newest release satisfying one.
+    AnyOf(Vec<pep440_rs::VersionSpecifiers>),
     /// Nothing asked: the newest release.
     Newest,
 }
@@ -39,6 +43,13 @@ impl VersionMatcher for PythonVersion {
                 }
                 Self::Specifiers(specifiers) => pep440_rs::Version::from_str(&version.to_string())
                     .is_ok_and(|version| specifiers.contains(&version)),
+                Self::AnyOf(alternatives) => {
+                    pep440_rs::Version::from_str(&version.to_string()).is_ok_and(|version| {
+                        alternatives
+                            .iter()
+                            .any(|specifiers| specifiers.contains(&version))
+                    })
+                }
                 Self::Newest => true,
             }
     }
@@ -54,6 +65,10 @@ impl std::fmt::Display for PythonVersion {
             } => write!(f, "{major}.{minor}.{patch}"),
             Self::Exact { major, minor, .. } => write!(f, "{major}.{minor}"),
             Self::Specifiers(specifiers) => write!(f, "{specifiers}"),
+            Self::AnyOf(alternatives) => {
+                let alternatives: Vec<String> = alternatives.iter().map(ToString::to_string).collect();
+                f.write_str(&alternatives.join(" || "))
+            }
             Self::Newest => f.write_str("the newest release"),
         }
     }
@@ -76,6 +91,12 @@ pub(crate) enum VersionFileError {
     Invalid { origin: Origin, text: String },
     /// `requires-python` that is not PEP 440.
     InvalidSpecifiers {
+        origin: Origin,
+        text: String,
+        message: String,
+    },
+    /// Poetry's `python` that is not a Poetry version constraint.
+    InvalidPoetryConstraint {
         origin: Origin,
         text: String,
         message: String,
@@ -106,9 +127,168 @@ pub(crate) fn parse_runtime_txt(text: &str) -> Result<Request, VersionFileError>
         })
 }
 
-/// Parses pyproject.toml's PEP 440 `requires-python`.
-pub(crate) fn parse_requires_python(text: &str) -> Result<Request, VersionFileError> {
-    parse_specifiers(text, Origin::file("pyproject.toml"))
+/// Parses pyproject.toml's PEP 440 `requires-python`, found on `line`.
+pub(crate) fn parse_requires_python(text: &str, line: Option<usize>) -> Result<Request, VersionFileError> {
+    parse_specifiers(text, Origin::file(PYPROJECT_TOML).at_line(line))
+}
+
+const PYPROJECT_TOML: &str = "pyproject.toml";
+const POETRY_PYTHON: &str = "tool.poetry.dependencies.python";
+
+/// Parses Poetry's `[tool.poetry.dependencies] python`, found on `line`: Poetry's constraints
+/// (`^3.11`, `~3.11`, `>=3.9,<3.13`, `>=3.9 <3.13`, `3.11.*`, `*`, alternatives joined by `||`)
+/// as PEP 440. A bare `3.11` means any 3.11.x, as in `.python-version`.
+pub(crate) fn parse_poetry_python(text: &str, line: Option<usize>) -> Result<Request, VersionFileError> {
+    let origin = Origin::file(PYPROJECT_TOML).field(POETRY_PYTHON).at_line(line);
+    let invalid = |message: String| VersionFileError::InvalidPoetryConstraint {
+        origin: origin.clone(),
+        text: text.to_string(),
+        message,
+    };
+    let mut alternatives = text
+        .split("||")
+        .map(|alternative| poetry_to_pep440(alternative).map_err(&invalid))
+        .collect::<Result<Vec<_>, _>>()?;
+    let matcher = if alternatives.len() == 1 {
+        PythonVersion::Specifiers(alternatives.remove(0))
+    } else {
+        PythonVersion::AnyOf(alternatives)
+    };
+    Ok(VersionRequest::new(text.trim(), Some(origin), matcher))
+}
+
+/// One of Poetry's alternatives, its constraints separated by commas or spaces, as PEP 440.
+fn poetry_to_pep440(alternative: &str) -> Result<pep440_rs::VersionSpecifiers, String> {
+    let mut constraints: Vec<String> = Vec::new();
+    for part in alternative.split(',') {
+        let mut pending_operator: Option<&str> = None;
+        let mut found = false;
+        for word in part.split_whitespace() {
+            // `>= 3.9`: an operator on its own belongs to the next word.
+            if word.chars().all(|c| "<>=!~^".contains(c)) {
+                pending_operator = Some(word);
+                continue;
+            }
+            let constraint = format!("{}{word}", pending_operator.take().unwrap_or(""));
+            constraints.extend(poetry_constraint(&constraint)?);
+            found = true;
+        }
+        if let Some(operator) = pending_operator {
+            return Err(format!("`{operator}` is not followed by a version"));
+        }
+        if !found {
+            return Err("a constraint is empty".to_string());
+        }
+    }
+    pep440_rs::VersionSpecifiers::from_str(&constraints.join(",")).map_err(|error| error.to_string())
+}
+
+/// One constraint as PEP 440 specifiers; none for `*`.
+fn poetry_constraint(constraint: &str) -> Result<Vec<String>, String> {
+    if constraint == "*" {
+        return Ok(Vec::new());
+    }
+    let bounded = |version: &str, bumped: usize| -> Result<Vec<String>, String> {
+        let parts = release_parts(version)
+            .ok_or_else(|| format!("`{constraint}` does not name a version (digits and dots)"))?;
+        let mut upper: Vec<u64> = parts[..=bumped.min(parts.len() - 1)].to_vec();
+        if let Some(last) = upper.last_mut() {
+            *last += 1;
+        }
+        let upper: Vec<String> = upper.iter().map(ToString::to_string).collect();
+        Ok(vec![format!(">={version}"), format!("<{}", upper.join("."))])
+    };
+    if let Some(version) = constraint.strip_prefix('^') {
+        // The first non-zero part may not change: ^3.11 → <4, ^0.2.3 → <0.3.
+        let parts = release_parts(version).unwrap_or_default();
+        let first_non_zero = parts
+            .iter()
+            .position(|part| *part != 0)
+            .unwrap_or(parts.len().saturating_sub(1));
+        return bounded(version, first_non_zero);
+    }
+    if let Some(version) = constraint.strip_prefix('~').filter(|rest| !rest.starts_with('=')) {
+        // ~3 → <4, ~3.11 and ~3.11.2 → <3.12.
+        return bounded(version, 1);
+    }
+    if constraint.starts_with(|c: char| c.is_ascii_digit()) {
+        return Ok(vec![match release_parts(constraint) {
+            Some(parts) if parts.len() == 2 => format!("=={constraint}.*"),
+            _ => format!("=={constraint}"),
+        }]);
+    }
+    Ok(vec![constraint.to_string()])
+}
+
+/// `3.11.2` as its numbers; `None` unless it is only digits and dots.
+fn release_parts(version: &str) -> Option<Vec<u64>> {
+    version.split('.').map(|part| part.parse().ok()).collect()
+}
+
+/// Both of pyproject.toml's constraints apply: Poetry requires its `python` to lie within
+/// `requires-python`, and the app is locked for what both allow. Located at Poetry's line.
+pub(crate) fn both_pyproject_constraints(requires_python: Request, poetry: Request) -> Request {
+    let alternatives = |matcher: PythonVersion| match matcher {
+        PythonVersion::Specifiers(specifiers) => vec![specifiers],
+        PythonVersion::AnyOf(alternatives) => alternatives,
+        PythonVersion::Exact { .. } | PythonVersion::Newest => vec![pep440_rs::VersionSpecifiers::empty()],
+    };
+    let required = alternatives(requires_python.matcher);
+    let matcher = PythonVersion::AnyOf(
+        alternatives(poetry.matcher)
+            .into_iter()
+            .flat_map(|poetry| {
+                required
+                    .iter()
+                    .map(move |required| required.iter().chain(poetry.iter()).cloned().collect())
+            })
+            .collect(),
+    );
+    let origin = Origin::file(PYPROJECT_TOML)
+        .field(format!("requires-python and {POETRY_PYTHON}"))
+        .at_line(poetry.origin.and_then(|origin| origin.line));
+    VersionRequest::new(
+        format!("{} and {}", requires_python.text, poetry.text),
+        Some(origin),
+        matcher,
+    )
+}
+
+/// A Python the app did not pin exactly (the default, or the newest in a range), and the
+/// newest older one its constraints allow: what to pin when its dependencies prove older than
+/// the chosen one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct UnpinnedChoice {
+    /// The release chosen: `3.13.5`.
+    pub(crate) chosen: String,
+    /// [`VersionRequest::text`]: `the newest release`, `^3.11`.
+    pub(crate) requested: String,
+    /// Where the range is written; `None` for the default.
+    pub(crate) origin: Option<Origin>,
+    /// The line for `.python-version`: `3.11`.
+    pub(crate) older: String,
+}
+
+/// `Some` when `request` is not an exact version and `inventory` has an older minor version
+/// than `chosen` that it allows.
+pub(crate) fn unpinned_choice(
+    request: &Request,
+    chosen: &Release,
+    inventory: &Inventory,
+) -> Option<UnpinnedChoice> {
+    if matches!(request.matcher, PythonVersion::Exact { .. }) {
+        return None;
+    }
+    let minor = |version: &Version| (version.major, version.minor);
+    let older = inventory.newest_matching(|version| {
+        minor(version) < minor(&chosen.version) && request.matcher.matches(version)
+    })?;
+    Some(UnpinnedChoice {
+        chosen: chosen.version.to_string(),
+        requested: request.text.clone(),
+        origin: request.origin.clone(),
+        older: format!("{}.{}", older.version.major, older.version.minor),
+    })
 }
 
 /// Parses Pipfile's `python_version`: a bare version, meaning that minor version, or specifiers.
@@ -168,7 +348,6 @@ fn parse_exact(text: &str) -> Option<PythonVersion> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use libtoolforge::inventory::Inventory;
 
     fn inventory() -> Inventory {
         let release = |version: &str| {
@@ -243,14 +422,15 @@ mod tests {
 
     #[test]
     fn requires_python() {
-        let request = parse_requires_python(">=3.12,<3.14").unwrap();
+        let request = parse_requires_python(">=3.12,<3.14", Some(4)).unwrap();
+        assert_eq!(request.origin, Some(Origin::line("pyproject.toml", 4)));
         assert_eq!(resolved(&request).as_deref(), Some("3.13.5"));
-        let compatible = parse_requires_python("~=3.12.0").unwrap();
+        let compatible = parse_requires_python("~=3.12.0", None).unwrap();
         assert_eq!(resolved(&compatible).as_deref(), Some("3.12.9"));
-        let star = parse_requires_python("==3.14.*").unwrap();
+        let star = parse_requires_python("==3.14.*", None).unwrap();
         assert_eq!(resolved(&star).as_deref(), Some("3.14.1"));
         assert!(matches!(
-            parse_requires_python(">=3.x"),
+            parse_requires_python(">=3.x", None),
             Err(VersionFileError::InvalidSpecifiers { .. })
         ));
     }
@@ -264,5 +444,111 @@ mod tests {
     #[test]
     fn the_newest_by_default() {
         assert_eq!(resolved(&super::newest()).as_deref(), Some("3.14.1"));
+    }
+
+    #[test]
+    fn poetry_python_constraints() {
+        let request = parse_poetry_python("^3.13", Some(9)).unwrap();
+        assert_eq!(request.to_string(), "^3.13");
+        assert_eq!(
+            request.origin,
+            Some(
+                Origin::file("pyproject.toml")
+                    .field("tool.poetry.dependencies.python")
+                    .at_line(Some(9))
+            )
+        );
+        assert_eq!(resolved(&request).as_deref(), Some("3.14.1"));
+        for (constraint, expected) in [
+            ("~3.13", Some("3.13.5")),
+            ("~3.13.5", Some("3.13.5")),
+            ("^3.12.9", Some("3.14.1")),
+            ("^3", Some("3.14.1")),
+            ("~3", Some("3.14.1")),
+            (">=3.12,<3.14", Some("3.13.5")),
+            (">=3.12 <3.14", Some("3.13.5")),
+            (">= 3.12, < 3.13", Some("3.12.9")),
+            ("~=3.12.0", Some("3.12.9")),
+            ("3.13", Some("3.13.5")),
+            ("3.13.4", Some("3.13.4")),
+            ("==3.13.4", Some("3.13.4")),
+            ("3.12.*", Some("3.12.9")),
+            ("*", Some("3.14.1")),
+            ("~3.12 || ~3.13", Some("3.13.5")),
+            (">=3.14,<3.14.1 || 3.12", Some("3.14.0")),
+            ("^4.0", None),
+            ("^2.7", None),
+        ] {
+            let request = parse_poetry_python(constraint, None).unwrap();
+            assert_eq!(resolved(&request).as_deref(), expected, "{constraint}");
+        }
+        for invalid in ["^three", ">=3.x", "~", "^", "", "^3.13 ||", ">=", "3.13,,<4"] {
+            assert!(
+                matches!(
+                    parse_poetry_python(invalid, Some(2)),
+                    Err(VersionFileError::InvalidPoetryConstraint { .. })
+                ),
+                "{invalid}"
+            );
+        }
+    }
+
+    #[test]
+    fn requires_python_and_poetrys_python_both_apply() {
+        let both = both_pyproject_constraints(
+            parse_requires_python(">=3.12", Some(5)).unwrap(),
+            parse_poetry_python("<3.14 || >=3.14.1", Some(9)).unwrap(),
+        );
+        assert_eq!(resolved(&both).as_deref(), Some("3.14.1"));
+        let both = both_pyproject_constraints(
+            parse_requires_python(">=3.12", Some(5)).unwrap(),
+            parse_poetry_python("<3.14", Some(9)).unwrap(),
+        );
+        assert_eq!(resolved(&both).as_deref(), Some("3.13.5"));
+        assert_eq!(both.to_string(), ">=3.12 and <3.14");
+        let origin = both.origin.unwrap();
+        assert_eq!(
+            origin.to_string(),
+            "requires-python and tool.poetry.dependencies.python in pyproject.toml"
+        );
+        assert_eq!(origin.line, Some(9));
+    }
+
+    #[test]
+    fn an_older_python_the_app_allows() {
+        let inventory = inventory();
+        let older = |request: &Request| {
+            let chosen = request.resolve(&inventory).unwrap();
+            unpinned_choice(request, chosen, &inventory).map(|choice| choice.older)
+        };
+        assert_eq!(older(&super::newest()).as_deref(), Some("3.13"));
+        assert_eq!(
+            older(&parse_poetry_python("^3.12", Some(3)).unwrap()).as_deref(),
+            Some("3.13")
+        );
+        assert_eq!(
+            older(&parse_requires_python(">=3.12,!=3.13.*", None).unwrap()).as_deref(),
+            Some("3.12")
+        );
+        assert_eq!(
+            older(&parse_requires_python("<3.14", None).unwrap()).as_deref(),
+            Some("3.12")
+        );
+        assert_eq!(older(&parse_requires_python(">=3.14", None).unwrap()), None);
+        // A version the app pinned is its own choice.
+        assert_eq!(older(&parse_python_version_file("3.14").unwrap()), None);
+        assert_eq!(older(&parse_pipfile_version("3.13").unwrap()), None);
+
+        let request = parse_poetry_python("^3.12", Some(3)).unwrap();
+        let chosen = request.resolve(&inventory).unwrap();
+        assert_eq!(
+            unpinned_choice(&request, chosen, &inventory),
+            Some(UnpinnedChoice {
+                chosen: "3.14.1".into(),
+                requested: "^3.12".into(),
+                origin: request.origin.clone(),
+                older: "3.13".into(),
+            })
+        );
     }
 }

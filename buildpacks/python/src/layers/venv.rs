@@ -7,14 +7,15 @@
 
 use crate::PythonBuildpack;
 use crate::environment::compile_bytecode;
-use crate::errors::{PythonBuildpackError, Step};
+use crate::errors::{PythonBuildpackError, SourceBuildFailure, Step};
 use crate::package_manager::{Choice, PackageManager};
+use crate::python_version::UnpinnedChoice;
 use crate::seed_packages::BundledSetuptools;
 use libcnb::build::BuildContext;
 use libcnb::data::layer_name;
 use libcnb::layer_env::{LayerEnv, ModificationBehavior, Scope};
 use libtoolforge::build_env::BuildEnv;
-use libtoolforge::command::run_streamed;
+use libtoolforge::command::{run_streamed, run_streamed_watching};
 use libtoolforge::error::IoError;
 use libtoolforge::layer::{Cache, LayerKey, cached_layer, change};
 use libtoolforge::output::BuildOutput;
@@ -104,6 +105,9 @@ pub(crate) struct Inputs<'a> {
     pub(crate) own_packages: &'a [String],
     /// With Python and the tool on PATH.
     pub(crate) env: &'a BuildEnv,
+    /// When the app did not pin the Python version exactly: for the error, should its
+    /// dependencies need an older one.
+    pub(crate) unpinned_python: Option<&'a UnpinnedChoice>,
 }
 
 /// Installs the dependencies into the layer unless the cache has them; returns the layer path.
@@ -159,7 +163,7 @@ pub(crate) fn install(
         manager.tool(),
         manager.version()
     ));
-    run_installer(manager, installer(manager, inputs, &venv, &env), &venv)?;
+    run_installer(inputs, installer(manager, inputs, &venv, &env), &venv)?;
 
     // Compiled now, so that nothing needs writing at run time (the image is read-only to the tool).
     run_streamed(&mut compile_bytecode(&venv, &venv)).map_err(|error| PythonBuildpackError::Command {
@@ -169,18 +173,76 @@ pub(crate) fn install(
     Ok(venv)
 }
 
-fn run_installer(
-    manager: PackageManager,
-    commands: Vec<Command>,
-    venv: &Path,
-) -> Result<(), PythonBuildpackError> {
+/// Runs the install commands; a failure to build packages from source on a Python the app did
+/// not pin says which older one to pin.
+fn run_installer(inputs: &Inputs, commands: Vec<Command>, venv: &Path) -> Result<(), PythonBuildpackError> {
+    let manager = inputs.choice.manager;
     for mut command in commands {
-        run_streamed(command.env("VIRTUAL_ENV", venv)).map_err(|error| PythonBuildpackError::Command {
-            step: Step::InstallDependencies(manager),
-            error,
+        let mut failed_builds = FailedBuilds::default();
+        let result = run_streamed_watching(command.env("VIRTUAL_ENV", venv), &mut |line| {
+            failed_builds.watch(line);
+        });
+        result.map_err(|error| match inputs.unpinned_python {
+            Some(python) if !failed_builds.0.is_empty() => {
+                PythonBuildpackError::SourceBuildFailed(Box::new(SourceBuildFailure {
+                    manager,
+                    error,
+                    packages: failed_builds.0,
+                    python: python.clone(),
+                }))
+            }
+            _ => PythonBuildpackError::Command {
+                step: Step::InstallDependencies(manager),
+                error,
+            },
         })?;
     }
     Ok(())
+}
+
+/// The packages an installer says it failed to build from source, in order, each once.
+#[derive(Debug, Default)]
+struct FailedBuilds(Vec<String>);
+
+impl FailedBuilds {
+    /// Reads one line of pip's (`ERROR: Failed building wheel for X`, `Failed to build X Y`) or
+    /// uv's (`error: Failed to build `X==1.0``, `× Failed to build `X @ URL``) output.
+    fn watch(&mut self, line: &str) {
+        let line = line.trim_start_matches(|c: char| c.is_whitespace() || c == '×');
+        let line = ["ERROR: ", "error: "]
+            .iter()
+            .find_map(|prefix| line.strip_prefix(prefix))
+            .unwrap_or(line);
+        let names: Vec<&str> = if let Some(name) = line.strip_prefix("Failed building wheel for ") {
+            vec![name.trim()]
+        } else if let Some(quoted) = line
+            .strip_prefix("Failed to build `")
+            .and_then(|rest| rest.split('`').next())
+        {
+            // `httptools==0.6.1`, `uvloop @ https://…`, `Pillow[xmp]==9.5.0`: the name; not
+            // the app's own packages (`app @ file:///workspace`), which are no pinned releases.
+            quoted
+                .split(|c: char| !(c.is_ascii_alphanumeric() || "-_.".contains(c)))
+                .next()
+                .filter(|_| !quoted.contains("@ file://"))
+                .into_iter()
+                .collect()
+        } else if let Some(names) = line.strip_prefix("Failed to build ") {
+            // pip's summary; not its `one or more wheels` nor `installable wheels for …`.
+            if names.starts_with("one or more") || names.starts_with("installable") {
+                Vec::new()
+            } else {
+                names.split_whitespace().collect()
+            }
+        } else {
+            Vec::new()
+        };
+        for name in names {
+            if !name.is_empty() && !self.0.iter().any(|known| known == name) {
+                self.0.push(name.to_string());
+            }
+        }
+    }
 }
 
 /// Into a reused environment: the app's own packages from the current source, replacing the
@@ -200,7 +262,7 @@ fn reinstall_own_packages(
     // Older than anything the installer writes, even on a coarse file system clock; newer than
     // anything restored from the cache, which keeps the times of an earlier build.
     let started = SystemTime::now() - Duration::from_secs(1);
-    run_installer(manager, own_packages_installer(manager, inputs, venv, env), venv)?;
+    run_installer(inputs, own_packages_installer(manager, inputs, venv, env), venv)?;
     let mut fresh = python_files_modified_since(venv, started)
         .map_err(|error| PythonBuildpackError::Io(IoError::new("list the reinstalled files", error)))?;
     if fresh.is_empty() {
@@ -453,6 +515,7 @@ mod tests {
             download_cache: Path::new("/layers/cache"),
             own_packages: &own,
             env: &env,
+            unpinned_python: None,
         };
         let venv = Path::new("/layers/venv");
         (
@@ -549,5 +612,66 @@ mod tests {
         );
         let build = layer_env(Path::new("/l")).apply(Scope::Build, &libcnb::Env::new());
         assert_eq!(build.get_string_lossy("PYTHONDONTWRITEBYTECODE"), None);
+    }
+
+    /// What pip 26.3 printed for `httptools==0.6.1` and `uvloop==0.19.0` on Python 3.13 (trimmed).
+    const PIP_OUTPUT: &str = "\
+Collecting httptools==0.6.1
+  Downloading httptools-0.6.1.tar.gz (191 kB)
+Building wheels for collected packages: httptools, uvloop
+  Building wheel for httptools (pyproject.toml): started
+  Building wheel for httptools (pyproject.toml): finished with status 'error'
+  error: subprocess-exited-with-error
+
+  × Building wheel for httptools (pyproject.toml) did not run successfully.
+  │ exit code: 1
+  ╰─> [52 lines of output]
+      httptools/parser/parser.c:9938:27: error: too few arguments to function ‘_PyLong_AsByteArray’
+      error: Command '['gcc', '-c', 'httptools/parser/parser.c']' returned non-zero exit status 1.
+      [end of output]
+
+  note: This error originates from a subprocess, and is likely not a problem with pip.
+  ERROR: Failed building wheel for httptools
+  ERROR: Failed building wheel for uvloop
+Failed to build httptools uvloop
+error: failed-wheel-build-for-install
+
+× Failed to build installable wheels for some pyproject.toml based projects
+╰─> httptools, uvloop
+ERROR: Failed to build one or more wheels";
+
+    /// What uv 0.13.9 printed for the same on Python 3.13, without and with a terminal (trimmed).
+    const UV_OUTPUT: &str = "\
+Resolved 2 packages in 299ms
+   Building httptools==0.6.1
+error: Failed to build `httptools==0.6.1`
+  cause: The build backend returned an error
+  cause: Call to `setuptools.build_meta:__legacy__.build_wheel` failed (exit status: 1)
+         httptools/parser/parser.c:9938:27: error: too few arguments to function ‘_PyLong_AsByteArray’
+hint: `httptools` (v0.6.1) was included because `app` (v0.1) depends on `httptools`
+  × Failed to build `uvloop @ https://files.pythonhosted.org/packages/uvloop-0.19.0.tar.gz`
+  × Failed to build `Pillow[xmp]==9.5.0`
+  × Failed to build `tool @ file:///workspace`";
+
+    fn failed(output: &str) -> Vec<String> {
+        let mut builds = FailedBuilds::default();
+        for line in output.lines() {
+            builds.watch(line);
+        }
+        builds.0
+    }
+
+    #[test]
+    fn packages_that_failed_to_build_from_source() {
+        assert_eq!(failed(PIP_OUTPUT), ["httptools", "uvloop"]);
+        assert_eq!(failed(UV_OUTPUT), ["httptools", "uvloop", "Pillow"]);
+        assert!(
+            failed(
+                "ERROR: Could not find a version that satisfies the requirement flaskk==9.9\n\
+                 ERROR: Failed to build one or more wheels\n\
+                 Failed to build installable wheels for some pyproject.toml based projects"
+            )
+            .is_empty()
+        );
     }
 }
