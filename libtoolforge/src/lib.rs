@@ -20,6 +20,8 @@
 //! - [`kept_directory`]: a dependency directory (`node_modules`, `vendor`) kept between builds.
 //! - [`debian_layer`]: a package list resolved with [`apt_state`] and installed into a cached
 //!   layer keyed on it, with the buildpack's configuration and environment; its errors.
+//! - [`build_only`]: app files only the build needs (a front end's dependencies), declared by the
+//!   buildpack that makes them and removed from the image by the last one.
 //! - [`private_dir`]: a run-time directory private to one uid in a shared `/tmp`, refused when
 //!   someone else made the name first.
 //! - [`fuzz`] (tests only, the `fuzz` feature): property-based tests of the parsers of the app's files.
@@ -30,6 +32,7 @@
 pub mod apt_state;
 pub mod archive;
 pub mod build_env;
+pub mod build_only;
 pub mod command;
 pub mod debian;
 pub mod debian_layer;

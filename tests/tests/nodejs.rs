@@ -147,6 +147,56 @@ fn flask_with_a_vite_bundle_built_at_build_time() {
 }
 
 #[test]
+fn build_time_only_node_modules_stays_out_of_the_image_and_in_the_cache() {
+    // A Django app with a Vite front end (Vite itself a runtime dependency, as many front ends
+    // have it) and Debian packages: node_modules is used by collectstatic after toolforge/nodejs
+    // and must then leave the image, while the next build still reuses it.
+    let app = fixture("python-django-vite-apt");
+    let (built, image) = mirrored_build_ok(&app, "python-django-vite-apt");
+    built.assert_output_contains("Node.js is used at build time only");
+    built.assert_output_contains("So is node_modules: it is left out of the image");
+    built.assert_output_contains("Left out of the image, build-time only: node_modules (");
+    let assert_serves = |image: &Image| {
+        let web = serve(image);
+        let (status, body) = web.get("/");
+        assert_eq!(status, 200, "{body}\n{}", web.logs());
+        for expected in [
+            "fixture=python-django-vite-apt\n",
+            "uid=52503\n",
+            "bundle=/static/dist/assets/main-",
+            "normalize=/static/normalize/normalize.",
+            "node_modules=False\n",
+            "ffmpeg=ffmpeg version ",
+            "rsvg=rsvg-convert version ",
+        ] {
+            assert!(body.contains(expected), "{expected} in {body}");
+        }
+        // collectstatic copied the file out of node_modules before it left.
+        let normalize = body
+            .lines()
+            .find_map(|line| line.strip_prefix("normalize="))
+            .expect("normalize line");
+        let (status, css) = web.get(normalize);
+        assert_eq!(status, 200, "{css}");
+        assert!(css.contains("normalize.css v8.0.1"), "{css}");
+    };
+    assert_serves(&image);
+    let (code, stdout, _) = Run::toolforge(&image.0)
+        .launcher(&["ls -A /workspace; command -v node || echo no node"])
+        .output();
+    assert_eq!(code, 0, "{stdout}");
+    assert!(!stdout.contains("node_modules"), "{stdout}");
+    assert!(stdout.contains("no node"), "{stdout}");
+
+    // Kept in the cache all the same: the rebuild installs nothing and leaves it out again.
+    let rebuilt = mirrored_build_into(&app, &image.0, &[]).expect_success();
+    rebuilt.assert_output_contains("Reusing node_modules from the cache");
+    rebuilt.assert_output_contains("Left out of the image, build-time only: node_modules (");
+    assert!(!rebuilt.output.contains("Running `npm ci"), "{}", rebuilt.output);
+    assert_serves(&image);
+}
+
+#[test]
 fn python_app_with_a_stray_package_json_stays_a_python_app() {
     let built =
         toolforge_tests::mirrored_build(&fixture("python-stray-package-json"), "python-stray-package-json")

@@ -54,6 +54,7 @@ impl Buildpack for NodejsBuildpack {
         let build_only = app.build_only();
         if let Some(reason) = build_only {
             output.detail(reason);
+            output.detail("So is node_modules: it is left out of the image at the end of the build");
         }
         let launch = build_only.is_none();
         let node_layer = layers::node::install(&context, &mut output, &release, &downloader, launch)?;

@@ -18,6 +18,8 @@ pub(crate) enum ToolforgeBuildpackError {
     /// The stack's build image lacks libnss-wrapper, which the layer copies.
     NssWrapperMissing(PathBuf),
     WriteLayer(std::io::Error),
+    /// A path a buildpack declared build-time only could not be removed from the app.
+    RemoveBuildOnly(std::io::Error),
 }
 
 impl From<ToolforgeBuildpackError> for libcnb::Error<ToolforgeBuildpackError> {
@@ -52,6 +54,15 @@ pub(crate) fn error_message(error: &ToolforgeBuildpackError) -> ErrorMessage {
         ToolforgeBuildpackError::WriteLayer(error) => ErrorMessage::platform(
             "Cannot write the runtime environment layer",
             format!("Writing the exec.d program and its files failed: {error}."),
+        ),
+
+        ToolforgeBuildpackError::RemoveBuildOnly(error) => ErrorMessage::platform(
+            "Cannot leave build-time-only files out of the image",
+            format!(
+                "A buildpack declared files of the app build-time only (in {}), and removing them \
+                 from the app directory failed: {error}.",
+                libtoolforge::build_only::BUILD_ONLY_APP_PATHS
+            ),
         ),
     }
 }
@@ -182,6 +193,16 @@ mod tests {
                 line: Some(3),
                 known: "nodejs, php, python".into(),
             }))
+            .render()
+        );
+    }
+
+    #[test]
+    fn build_only_files_not_removed() {
+        insta::assert_snapshot!(
+            error_message(&ToolforgeBuildpackError::RemoveBuildOnly(std::io::Error::from(
+                std::io::ErrorKind::PermissionDenied
+            )))
             .render()
         );
     }

@@ -10,6 +10,8 @@ use libcnb::build::{BuildContext, BuildResult, BuildResultBuilder};
 use libcnb::detect::{DetectContext, DetectResult};
 use libcnb::generic::{GenericMetadata, GenericPlatform};
 use libcnb::{Buildpack, buildpack_main};
+use libtoolforge::build_only;
+use libtoolforge::debian::format_size;
 use libtoolforge::languages::{self, Registry};
 use libtoolforge::output::BuildOutput;
 
@@ -63,6 +65,7 @@ impl Buildpack for ToolforgeBuildpack {
                  else a private directory",
             );
         }
+        leave_out_build_only_files(&context, &mut output)?;
         output.done();
         BuildResultBuilder::new().build()
     }
@@ -70,6 +73,25 @@ impl Buildpack for ToolforgeBuildpack {
     fn on_error(&self, error: libcnb::Error<Self::Error>) {
         libtoolforge::fail(&error, error_message);
     }
+}
+
+/// Removes the app files earlier buildpacks declared build-time only (this buildpack is the last
+/// of every group, so no later one needs them): they stay out of the image's app layer.
+fn leave_out_build_only_files(
+    context: &BuildContext<ToolforgeBuildpack>,
+    output: &mut BuildOutput,
+) -> Result<(), ToolforgeBuildpackError> {
+    let declared = std::env::var_os(build_only::BUILD_ONLY_APP_PATHS);
+    let removed = build_only::remove_declared(&context.app_dir, declared.as_deref())
+        .map_err(ToolforgeBuildpackError::RemoveBuildOnly)?;
+    for removed in removed {
+        output.step(&format!(
+            "Left out of the image, build-time only: {} ({})",
+            removed.path.display(),
+            format_size(removed.bytes)
+        ));
+    }
+    Ok(())
 }
 
 buildpack_main!(ToolforgeBuildpack);

@@ -2,7 +2,8 @@
 //! the same app built by a builder whose only buildpack does nothing, so the lifecycle's, pack's
 //! and the stack's own cost. Prints a table; asserts nothing.
 //!
-//! `cargo run --release -p toolforge-tests --bin bench [--runs N] [FIXTURE…]`
+//! `cargo run --release -p toolforge-tests --bin bench [--runs N] [--keep] [FIXTURE…]`
+//! (`--keep`: the last image of each fixture stays, to look into; its name is printed).
 //! (after `cargo packaging builder`).
 
 use packaging::stack::read_config;
@@ -30,6 +31,8 @@ fn main() {
         }
         None => 3,
     };
+    let keep = args.iter().any(|arg| arg == "--keep");
+    args.retain(|arg| arg != "--keep");
     let fixtures: Vec<String> = if args.is_empty() {
         DEFAULT_FIXTURES.iter().map(ToString::to_string).collect()
     } else {
@@ -55,7 +58,8 @@ fn main() {
         let mut floor_cold = Vec::new();
         let mut floor_warm = Vec::new();
         let mut size = 0;
-        for _ in 0..runs {
+        let mut kept = None;
+        for run in 0..runs {
             let image = Image(unique_image_name(&format!("bench-{name}")));
             cold.push(timed(pack_build(
                 &app,
@@ -73,6 +77,14 @@ fn main() {
             let floor = Image(unique_image_name(&format!("bench-floor-{name}")));
             floor_cold.push(timed(pack_build(&app, &floor.0, FLOOR_BUILDER, &args)));
             floor_warm.push(timed(pack_build(&app, &floor.0, FLOOR_BUILDER, &args)));
+            if keep && run + 1 == runs {
+                kept = Some(image.0.clone());
+                // Not removed when it drops: the caller looks into it.
+                std::mem::forget(image);
+            }
+        }
+        if let Some(kept) = &kept {
+            eprintln!("kept image: {kept}");
         }
         println!(
             "| {name} | {} | {} | {} | {} | {} MB |",

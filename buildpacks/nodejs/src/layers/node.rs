@@ -62,7 +62,14 @@ pub(crate) fn install(
     launch: bool,
 ) -> libcnb::Result<PathBuf, NodejsBuildpackError> {
     let layer = runtime().install(context, output, release, downloader, launch)?;
-    layer.write_env(layer_env(&context.app_dir))?;
+    let env = layer_env(&context.app_dir);
+    // Without Node.js in the image nothing runs its packages there: the last buildpack removes
+    // them from the app, after the ones between (collectstatic) have used them.
+    layer.write_env(if launch {
+        env
+    } else {
+        libtoolforge::build_only::declare(env, "node_modules")
+    })?;
     Ok(layer.path())
 }
 
