@@ -4,6 +4,7 @@ mod environment_layer;
 mod errors;
 #[cfg(test)]
 mod fuzz;
+mod start_check;
 
 use crate::errors::{ToolforgeBuildpackError, error_message};
 use libcnb::build::{BuildContext, BuildResult, BuildResultBuilder};
@@ -63,6 +64,12 @@ impl Buildpack for ToolforgeBuildpack {
                  else a private directory",
             );
         }
+        start_check::run(
+            &context.app_dir,
+            &context.layers_dir,
+            settings.build.start_check,
+            &mut output,
+        );
         output.done();
         BuildResultBuilder::new().build()
     }
