@@ -796,8 +796,13 @@ mod tests {
         command
     }
 
+    /// A port nothing listens on (closed again at once).
     fn free_port() -> u16 {
-        choose_port(0)
+        TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
     }
 
     #[test]
