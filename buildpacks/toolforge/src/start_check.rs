@@ -865,6 +865,11 @@ mod tests {
         assert_eq!(watched.outcome, Outcome::StillRunning);
         assert!(watched.after >= deadline);
         let pid = watched.tail.first().expect("the worker's pid").clone();
+        // SIGKILL is delivered asynchronously: the worker dies within moments of the watch.
+        let until = Instant::now() + Duration::from_secs(2);
+        while !gone(&pid) && Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(10));
+        }
         assert!(gone(&pid), "worker {pid} survived");
     }
 
