@@ -8,6 +8,7 @@ fn web_process_serves_as_the_tool_user_and_jobs_start_through_the_launcher() {
     let image = Image(built.image.clone());
     built.assert_output_contains("web: perl server.pl (default)");
     built.assert_output_contains("Setting default process type 'web'");
+    built.assert_output_contains("Start check: web process started: listening on port 8000 after");
     // The lifecycle we build carries its SBOMs, so the exporter has nothing to warn about.
     assert!(!built.output.contains("Did not find SBOM"), "{}", built.output);
 

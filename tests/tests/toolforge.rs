@@ -9,7 +9,7 @@ use std::path::Path;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 use toolforge_tests::directory::Directory;
-use toolforge_tests::{Image, Run, app_with_files, build, fixture, mirrored_build_into};
+use toolforge_tests::{Image, Run, app_with_files, build, fixture, mirrored_build, mirrored_build_into};
 
 const TOOL_HOME: &str = "/data/project/mytool";
 
@@ -359,6 +359,9 @@ fn keep_home_leaves_home_alone_and_a_bad_table_names_its_line() {
     ]);
     let built = build(app.path(), "toolforge-keep-home").expect_success();
     built.assert_output_contains("HOME is kept as the image has it");
+    // A web process that never listens is stopped at the start check's deadline, without a warning.
+    built.assert_output_contains("Start check: web process still running after 5.");
+    assert!(!built.output.contains("! WARNING"), "{}", built.output);
     let image = Image(built.image.clone());
     let (lines, _) = job(Run::toolforge(&image.0), "echo $HOME; whoami");
     // Docker's HOME for a uid without an account; the account is still served.
@@ -375,4 +378,44 @@ fn keep_home_leaves_home_alone_and_a_bad_table_names_its_line() {
         "! To fix: `[org.toolforge.env]` takes one setting",
     ]);
     drop(Image(failed.image.clone()));
+}
+
+/// A web process that dies at start: the build succeeds, with a warning that shows its last
+/// lines; `start-check = false` turns the check off.
+#[test]
+fn a_web_process_that_dies_at_start_gets_a_warning_unless_the_check_is_off() {
+    let app_py: &[u8] = b"import sys\nprint('cannot start: missing setting', file=sys.stderr)\nsys.exit(1)\n";
+    let app = app_with_files(&[
+        ("requirements.txt", b""),
+        ("Procfile", b"web: python app.py\n"),
+        ("app.py", app_py),
+    ]);
+    let built = mirrored_build(app.path(), "toolforge-start-check").expect_success();
+    drop(Image(built.image.clone()));
+    for line in [
+        "- Start check: the web process exited at start",
+        "! WARNING: The web process exited ",
+        "after it started (exit status: 1).",
+        "cannot start: missing setting",
+        "To turn this check off, set `start-check = false` under `[org.toolforge.build]` in project.toml.",
+    ] {
+        built.assert_output_contains(line);
+    }
+
+    let app = app_with_files(&[
+        ("requirements.txt", b""),
+        ("Procfile", b"web: python app.py\n"),
+        ("app.py", app_py),
+        ("project.toml", b"[org.toolforge.build]\nstart-check = false\n"),
+    ]);
+    let built = mirrored_build(app.path(), "toolforge-start-check-off").expect_success();
+    drop(Image(built.image.clone()));
+    built.assert_output_contains(
+        "- Start check: off ([org.toolforge.build] start-check = false in project.toml)",
+    );
+    assert!(
+        !built.output.contains("The web process exited"),
+        "{}",
+        built.output
+    );
 }

@@ -55,13 +55,29 @@ pub(crate) fn settings(project: &ProjectToml) -> Result<Settings, (Table, TomlEr
 }
 
 /// `[org.toolforge.build]`: how the whole build goes.
-#[derive(Debug, Default, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub(crate) struct BuildConfig {
     /// Build the image although the app has files of a language the builder does not build
     /// (a `Cargo.toml` for a helper, a `go.mod` of a vendored tool).
     #[serde(default)]
     pub(crate) allow_unbuilt_languages: bool,
+    /// Start the web process for a few seconds after the build (`start_check`); on by default.
+    #[serde(default = "on")]
+    pub(crate) start_check: bool,
+}
+
+fn on() -> bool {
+    true
+}
+
+impl Default for BuildConfig {
+    fn default() -> Self {
+        Self {
+            allow_unbuilt_languages: false,
+            start_check: on(),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -101,5 +117,17 @@ mod tests {
         assert_eq!((table, error.line), (Table::Build, Some(2)));
         let (table, _) = read_text("[org.toolforge.languages]\npython = 1\n").unwrap_err();
         assert_eq!(table, Table::Languages);
+    }
+
+    #[test]
+    fn the_start_check_is_on_unless_turned_off() {
+        assert!(read_text("").unwrap().build.start_check);
+        assert!(read_text("[org.toolforge.build]\n").unwrap().build.start_check);
+        assert!(
+            !read_text("[org.toolforge.build]\nstart-check = false\n")
+                .unwrap()
+                .build
+                .start_check
+        );
     }
 }

@@ -32,7 +32,10 @@ pub(crate) fn error_message(error: &ToolforgeBuildpackError) -> ErrorMessage {
     match error {
         ToolforgeBuildpackError::Config(table, error) => error.message().fix(match table {
             Table::Env => "`[org.toolforge.env]` takes one setting, `keep-home = true` or `false`.",
-            Table::Build => "`[org.toolforge.build]` takes `allow-unbuilt-languages = true` or `false`.",
+            Table::Build => {
+                "`[org.toolforge.build]` takes `allow-unbuilt-languages` and `start-check`, each \
+                 `true` or `false`."
+            }
             Table::Languages => {
                 "`[org.toolforge.languages]` lists languages as `python = true`, `nodejs = true` or \
                  `php = true`; remove the table to let the app's files decide."

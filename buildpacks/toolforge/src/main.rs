@@ -4,6 +4,7 @@ mod environment_layer;
 mod errors;
 #[cfg(test)]
 mod fuzz;
+mod start_check;
 
 use crate::errors::{ToolforgeBuildpackError, error_message};
 use libcnb::build::{BuildContext, BuildResult, BuildResultBuilder};
@@ -66,6 +67,13 @@ impl Buildpack for ToolforgeBuildpack {
             );
         }
         leave_out_build_only_files(&context, &mut output)?;
+        // After the removal: the check starts what the image will have.
+        start_check::run(
+            &context.app_dir,
+            &context.layers_dir,
+            settings.build.start_check,
+            &mut output,
+        );
         output.done();
         BuildResultBuilder::new().build()
     }
