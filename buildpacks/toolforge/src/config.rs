@@ -62,6 +62,10 @@ pub(crate) struct BuildConfig {
     /// (a `Cargo.toml` for a helper, a `go.mod` of a vendored tool).
     #[serde(default)]
     pub(crate) allow_unbuilt_languages: bool,
+    /// The image size above which the build warns (`"1.5 GiB"`, or `"none"`); else the platform's
+    /// or Toolforge's quota.
+    #[serde(default)]
+    pub(crate) image_size_budget: Option<crate::image_size::budget::Budget>,
 }
 
 #[cfg(test)]
@@ -101,5 +105,18 @@ mod tests {
         assert_eq!((table, error.line), (Table::Build, Some(2)));
         let (table, _) = read_text("[org.toolforge.languages]\npython = 1\n").unwrap_err();
         assert_eq!(table, Table::Languages);
+    }
+
+    #[test]
+    fn image_size_budget() {
+        let settings = read_text("[org.toolforge.build]\nimage-size-budget = \"1.5 GiB\"\n").unwrap();
+        assert_eq!(
+            settings.build.image_size_budget,
+            Some(crate::image_size::budget::Budget::parse("1.5 GiB").unwrap())
+        );
+        let (table, error) =
+            read_text("[org.toolforge.build]\nimage-size-budget = \"1.5 GB!\"\n").unwrap_err();
+        assert_eq!((table, error.line), (Table::Build, Some(2)));
+        assert!(error.message.contains("`1.5 GB!` is not a size"), "{error}");
     }
 }

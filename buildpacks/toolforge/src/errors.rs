@@ -30,7 +30,10 @@ pub(crate) fn error_message(error: &ToolforgeBuildpackError) -> ErrorMessage {
     match error {
         ToolforgeBuildpackError::Config(table, error) => error.message().fix(match table {
             Table::Env => "`[org.toolforge.env]` takes one setting, `keep-home = true` or `false`.",
-            Table::Build => "`[org.toolforge.build]` takes `allow-unbuilt-languages = true` or `false`.",
+            Table::Build => {
+                "`[org.toolforge.build]` takes `allow-unbuilt-languages = true` or `false`, and \
+                 `image-size-budget = \"1.5 GiB\"` (a size, a whole number of bytes, or \"none\")."
+            }
             Table::Languages => {
                 "`[org.toolforge.languages]` lists languages as `python = true`, `nodejs = true` or \
                  `php = true`; remove the table to let the app's files decide."
@@ -154,6 +157,18 @@ mod tests {
         std::fs::write(
             app.path().join("project.toml"),
             "[org.toolforge.env]\nkeep-home = \"yes\"\n",
+        )
+        .unwrap();
+        let (table, error) = crate::config::read(app.path()).unwrap_err();
+        insta::assert_snapshot!(error_message(&ToolforgeBuildpackError::Config(table, error)).render());
+    }
+
+    #[test]
+    fn invalid_image_size_budget() {
+        let app = tempfile::tempdir().unwrap();
+        std::fs::write(
+            app.path().join("project.toml"),
+            "[org.toolforge.build]\nimage-size-budget = \"1.5 gigabytes\"\n",
         )
         .unwrap();
         let (table, error) = crate::config::read(app.path()).unwrap_err();

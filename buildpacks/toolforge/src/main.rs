@@ -4,6 +4,7 @@ mod environment_layer;
 mod errors;
 #[cfg(test)]
 mod fuzz;
+mod image_size;
 
 use crate::errors::{ToolforgeBuildpackError, error_message};
 use libcnb::build::{BuildContext, BuildResult, BuildResultBuilder};
@@ -63,6 +64,7 @@ impl Buildpack for ToolforgeBuildpack {
                  else a private directory",
             );
         }
+        image_size::report(&context, &settings.build, &mut output);
         output.done();
         BuildResultBuilder::new().build()
     }
