@@ -19,7 +19,16 @@ USER root
 COPY packages/build.txt /usr/local/lib/toolforge-stack/
 # The run image's package list, kept before the build packages are added: buildpacks that
 # install Debian packages resolve against it, so what the run image lacks gets installed.
-RUN mkdir -p /usr/local/lib/toolforge-stack/run-image \
+# And the run image's size in bytes, measured first, for toolforge/toolforge's image size report:
+# regular files' and symlinks' apparent sizes, a hard-linked file once. -xdev keeps find on the
+# image's own filesystem (not /proc, /sys, /dev, which are pruned as well); build.txt, copied
+# above, is the build image's, and the files this RUN writes come after the measurement.
+RUN size=$(find / -xdev \( -path /proc -o -path /sys -o -path /dev \
+            -o -path /usr/local/lib/toolforge-stack/build.txt \) -prune \
+            -o ! -type d -printf '%n %i %s\n' \
+          | awk '$1 == 1 || !seen[$2]++ { total += $3 } END { printf "%.0f\n", total }') \
+ && mkdir -p /usr/local/lib/toolforge-stack/run-image \
+ && echo "${size}" > /usr/local/lib/toolforge-stack/run-image/size \
  && cp /var/lib/dpkg/status /usr/local/lib/toolforge-stack/run-image/dpkg-status \
  && /usr/local/lib/toolforge-stack/install-packages /usr/local/lib/toolforge-stack/build.txt \
  && echo "${INPUTS_DIGEST}" > /usr/local/lib/toolforge-stack/stack-digest \

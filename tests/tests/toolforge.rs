@@ -9,7 +9,9 @@ use std::path::Path;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 use toolforge_tests::directory::Directory;
-use toolforge_tests::{Image, Run, app_with_files, build, fixture, mirrored_build, mirrored_build_into};
+use toolforge_tests::{
+    Image, Run, app_with_files, build, fixture, fixture_copy, mirrored_build, mirrored_build_into,
+};
 
 const TOOL_HOME: &str = "/data/project/mytool";
 
@@ -418,4 +420,84 @@ fn a_web_process_that_dies_at_start_gets_a_warning_unless_the_check_is_off() {
         "{}",
         built.output
     );
+}
+
+/// The lines of `output` that contain `text`, for a log whose lines pack may prefix.
+fn lines_with<'a>(output: &'a str, text: &str) -> Vec<&'a str> {
+    output.lines().filter(|line| line.contains(text)).collect()
+}
+
+#[test]
+fn the_image_size_by_layer_and_a_warning_over_the_budget() {
+    let built = build(&fixture("procfile-web"), "toolforge-image-size").expect_success();
+    drop(Image(built.image.clone()));
+    built.assert_output_contains(" uncompressed (budget 1 GiB)");
+    assert_eq!(
+        lines_with(&built.output, "- Image size: ").len(),
+        1,
+        "{}",
+        built.output
+    );
+    for part in [
+        "  - run image: ",
+        "  - toolforge/procfile processes: ",
+        "  - toolforge/toolforge environment: ",
+        "  - app (/workspace): ",
+        "  - lifecycle launcher: ",
+    ] {
+        let lines = lines_with(&built.output, part);
+        assert_eq!(lines.len(), 1, "{part:?} in:\n{}", built.output);
+        assert!(
+            ["B", "KiB", "MiB"].iter().any(|unit| lines[0].ends_with(unit)),
+            "{part:?} has no size in:\n{}",
+            built.output
+        );
+    }
+    assert!(
+        !built.output.contains("size unknown"),
+        "the stack records the run image's size:\n{}",
+        built.output
+    );
+    assert!(!built.output.contains("WARNING"), "{}", built.output);
+
+    // Over its budget, the build goes on with the three largest layers named.
+    let app = fixture_copy("procfile-web");
+    std::fs::write(
+        app.path().join("project.toml"),
+        "[org.toolforge.build]\nimage-size-budget = \"1 MB\"\n",
+    )
+    .expect("write project.toml");
+    let over = build(app.path(), "toolforge-image-size-budget").expect_success();
+    drop(Image(over.image.clone()));
+    over.assert_output_contains(" uncompressed (budget 1 MB)");
+    over.assert_output_contains(", more than its size budget of 1 MB (set in project.toml).");
+    let start = over
+        .output
+        .find("Its largest layers:")
+        .unwrap_or_else(|| panic!("no largest layers in:\n{}", over.output));
+    let largest: Vec<&str> = over.output[start..].lines().skip(1).take(4).collect();
+    assert!(largest[0].contains("!          - run image: "), "{}", over.output);
+    assert!(largest[1].contains("!          - "), "{}", over.output);
+    assert!(largest[2].contains("!          - "), "{}", over.output);
+    assert!(
+        largest[3].contains("Toolforge may refuse an image"),
+        "{}",
+        over.output
+    );
+    over.assert_output_contains("image-size-budget = \"2 GiB\"");
+
+    let app = app_with_files(&[
+        ("Procfile", b"web: exec sleep infinity\n"),
+        (
+            "project.toml",
+            b"[org.toolforge.build]\nimage-size-budget = \"1.5 gigabytes\"\n",
+        ),
+    ]);
+    let failed = build(app.path(), "toolforge-bad-budget").expect_failure();
+    failed.assert_one_error(&[
+        "! ERROR: Invalid project.toml (project.toml, line 2)",
+        "`1.5 gigabytes` is not a",
+        "`image-size-budget = \"1.5 GiB\"`",
+    ]);
+    drop(Image(failed.image.clone()));
 }

@@ -65,6 +65,10 @@ pub(crate) struct BuildConfig {
     /// Start the web process for a few seconds after the build (`start_check`); on by default.
     #[serde(default = "on")]
     pub(crate) start_check: bool,
+    /// The image size above which the build warns (`"1.5 GiB"`, or `"none"`); else the platform's
+    /// or Toolforge's quota.
+    #[serde(default)]
+    pub(crate) image_size_budget: Option<crate::image_size::budget::Budget>,
 }
 
 fn on() -> bool {
@@ -76,6 +80,7 @@ impl Default for BuildConfig {
         Self {
             allow_unbuilt_languages: false,
             start_check: on(),
+            image_size_budget: None,
         }
     }
 }
@@ -129,5 +134,18 @@ mod tests {
                 .build
                 .start_check
         );
+    }
+
+    #[test]
+    fn image_size_budget() {
+        let settings = read_text("[org.toolforge.build]\nimage-size-budget = \"1.5 GiB\"\n").unwrap();
+        assert_eq!(
+            settings.build.image_size_budget,
+            Some(crate::image_size::budget::Budget::parse("1.5 GiB").unwrap())
+        );
+        let (table, error) =
+            read_text("[org.toolforge.build]\nimage-size-budget = \"1.5 GB!\"\n").unwrap_err();
+        assert_eq!((table, error.line), (Table::Build, Some(2)));
+        assert!(error.message.contains("`1.5 GB!` is not a size"), "{error}");
     }
 }

@@ -34,7 +34,8 @@ pub(crate) fn error_message(error: &ToolforgeBuildpackError) -> ErrorMessage {
             Table::Env => "`[org.toolforge.env]` takes one setting, `keep-home = true` or `false`.",
             Table::Build => {
                 "`[org.toolforge.build]` takes `allow-unbuilt-languages` and `start-check`, each \
-                 `true` or `false`."
+                 `true` or `false`, and `image-size-budget = \"1.5 GiB\"` (a size, a whole number of \
+                 bytes, or \"none\")."
             }
             Table::Languages => {
                 "`[org.toolforge.languages]` lists languages as `python = true`, `nodejs = true` or \
@@ -162,16 +163,24 @@ fn languages_message(error: &LanguagesError) -> ErrorMessage {
 mod tests {
     use super::*;
 
+    /// The rendered error of a project.toml with `text`.
+    fn config_error(text: &str) -> String {
+        let app = tempfile::tempdir().unwrap();
+        std::fs::write(app.path().join("project.toml"), text).unwrap();
+        let (table, error) = crate::config::read(app.path()).unwrap_err();
+        error_message(&ToolforgeBuildpackError::Config(table, error)).render()
+    }
+
     #[test]
     fn invalid_config() {
-        let app = tempfile::tempdir().unwrap();
-        std::fs::write(
-            app.path().join("project.toml"),
-            "[org.toolforge.env]\nkeep-home = \"yes\"\n",
-        )
-        .unwrap();
-        let (table, error) = crate::config::read(app.path()).unwrap_err();
-        insta::assert_snapshot!(error_message(&ToolforgeBuildpackError::Config(table, error)).render());
+        insta::assert_snapshot!(config_error("[org.toolforge.env]\nkeep-home = \"yes\"\n"));
+    }
+
+    #[test]
+    fn invalid_image_size_budget() {
+        insta::assert_snapshot!(config_error(
+            "[org.toolforge.build]\nimage-size-budget = \"1.5 gigabytes\"\n"
+        ));
     }
 
     #[test]

@@ -4,6 +4,7 @@ mod environment_layer;
 mod errors;
 #[cfg(test)]
 mod fuzz;
+mod image_size;
 mod start_check;
 
 use crate::errors::{ToolforgeBuildpackError, error_message};
@@ -74,6 +75,7 @@ impl Buildpack for ToolforgeBuildpack {
             settings.build.start_check,
             &mut output,
         );
+        image_size::report(&context, &settings.build, &mut output);
         output.done();
         BuildResultBuilder::new().build()
     }
