@@ -13,7 +13,7 @@ use libcnb::detect::{DetectContext, DetectResult};
 use libcnb::generic::{GenericMetadata, GenericPlatform};
 use libcnb::{Buildpack, buildpack_main};
 use libtoolforge::build_only;
-use libtoolforge::debian::format_size;
+use libtoolforge::disk::format_size;
 use libtoolforge::languages::{self, Registry};
 use libtoolforge::output::BuildOutput;
 
