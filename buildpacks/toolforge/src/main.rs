@@ -2,6 +2,7 @@ mod built_languages;
 mod config;
 mod environment_layer;
 mod errors;
+mod exported;
 #[cfg(test)]
 mod fuzz;
 mod image_size;
