@@ -63,7 +63,7 @@ pub fn remove_declared(app_dir: &Path, declared: Option<&OsStr>) -> std::io::Res
             continue;
         };
         let bytes = if metadata.is_dir() {
-            let bytes = crate::debian::disk_usage(&path);
+            let bytes = crate::disk::apparent_size(&path);
             std::fs::remove_dir_all(&path)?;
             bytes
         } else {
@@ -125,5 +125,17 @@ mod tests {
         assert!(app.join("keep.txt").exists());
         assert!(root.path().join("outside").exists());
         assert_eq!(remove_declared(&app, None).unwrap(), []);
+    }
+
+    #[test]
+    fn a_hard_linked_file_counts_once() {
+        // pnpm's store links one file into many packages: the image would carry it once.
+        let app = tempfile::tempdir().unwrap();
+        let modules = app.path().join("node_modules");
+        std::fs::create_dir_all(modules.join("a")).unwrap();
+        std::fs::write(modules.join("a/index.js"), "12345").unwrap();
+        std::fs::hard_link(modules.join("a/index.js"), modules.join("b.js")).unwrap();
+        let removed = remove_declared(app.path(), Some(OsStr::new("node_modules"))).unwrap();
+        assert_eq!(removed[0].bytes, 5);
     }
 }

@@ -1470,19 +1470,6 @@ pub fn configure_commands(layer: &Path) -> Vec<Command> {
     commands
 }
 
-/// The bytes under `path` (files and symlinks, not following them).
-#[must_use]
-pub fn disk_usage(path: &Path) -> u64 {
-    let mut paths = Vec::new();
-    walk(path, &mut paths);
-    paths
-        .iter()
-        .filter_map(|path| path.symlink_metadata().ok())
-        .filter(|metadata| !metadata.is_dir())
-        .map(|metadata| metadata.len())
-        .sum()
-}
-
 /// The installed size of every package in a dpkg status file, in bytes (`Installed-Size` is KiB).
 #[must_use]
 pub fn installed_size(status: &str) -> u64 {
@@ -1492,20 +1479,6 @@ pub fn installed_size(status: &str) -> u64 {
         .filter_map(|size| size.trim().parse::<u64>().ok())
         .sum::<u64>()
         * 1024
-}
-
-/// `12.3 MB`, `1.2 GB`: sizes for the build log (decimal units, as apt prints them).
-#[must_use]
-pub fn format_size(bytes: u64) -> String {
-    #[allow(clippy::cast_precision_loss)]
-    let size = bytes as f64;
-    if size >= 1e9 {
-        format!("{:.2} GB", size / 1e9)
-    } else if size >= 1e6 {
-        format!("{:.1} MB", size / 1e6)
-    } else {
-        format!("{:.0} kB", size / 1e3)
-    }
 }
 
 #[cfg(test)]
@@ -1950,7 +1923,5 @@ done
             installed_size("Package: a\nInstalled-Size: 2\n\nPackage: b\nInstalled-Size: 3\n"),
             5120
         );
-        assert_eq!(format_size(123_456_789), "123.5 MB");
-        assert_eq!(format_size(1_500_000_000), "1.50 GB");
     }
 }

@@ -11,6 +11,7 @@
 
 use crate::apt_state::{self, AptState};
 use crate::debian::{self, Apt, AptError, PackageSpec, RUN_IMAGE_STATUS, Resolved, UnknownPackage};
+use crate::disk;
 use crate::error::{ErrorMessage, Location};
 use crate::layer::{Cache, LayerKey, cached_layer, change};
 use crate::output::{BuildOutput, format_duration};
@@ -187,7 +188,7 @@ impl Installed {
     /// The bytes the layer adds to the image.
     #[must_use]
     pub fn bytes(&self) -> u64 {
-        debian::disk_usage(&self.path)
+        disk::apparent_size(&self.path)
     }
 }
 
@@ -269,7 +270,7 @@ fn download(
         .sum();
     output.detail(&format!(
         "{} of packages ({})",
-        debian::format_size(downloaded),
+        disk::format_size(downloaded),
         format_duration(started.elapsed())
     ));
     // The download cache holds only what the current build uses.

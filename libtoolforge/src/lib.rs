@@ -24,6 +24,7 @@
 //!   buildpack that makes them and removed from the image by the last one.
 //! - [`private_dir`]: a run-time directory private to one uid in a shared `/tmp`, refused when
 //!   someone else made the name first.
+//! - [`disk`]: the room files take in an image (hard links once) and sizes for the build log.
 //! - [`fuzz`] (tests only, the `fuzz` feature): property-based tests of the parsers of the app's files.
 //!
 //! A buildpack built on this crate keeps its own `errors.rs` (one enum, one function turning it
@@ -36,6 +37,7 @@ pub mod build_only;
 pub mod command;
 pub mod debian;
 pub mod debian_layer;
+pub mod disk;
 pub mod download;
 pub mod error;
 #[cfg(any(test, feature = "fuzz"))]

@@ -11,8 +11,8 @@ use libcnb::build::{BuildContext, BuildResult, BuildResultBuilder};
 use libcnb::detect::{DetectContext, DetectResult, DetectResultBuilder};
 use libcnb::generic::{GenericMetadata, GenericPlatform};
 use libcnb::{Buildpack, buildpack_main};
-use libtoolforge::debian;
 use libtoolforge::debian_layer;
+use libtoolforge::disk;
 use libtoolforge::output::BuildOutput;
 
 pub(crate) struct AptBuildpack;
@@ -74,7 +74,7 @@ impl Buildpack for AptBuildpack {
         output.step(&format!(
             "{} packages add {} to the image ({})",
             resolved.len(),
-            debian::format_size(bytes),
+            disk::format_size(bytes),
             installed.path.display()
         ));
         report::warn_about_quota(&context, &mut output, bytes);

@@ -6,6 +6,7 @@ use crate::config::Config;
 use libcnb::Platform;
 use libcnb::build::BuildContext;
 use libtoolforge::debian::{self, RUN_IMAGE_STATUS, Resolved};
+use libtoolforge::disk;
 use libtoolforge::output::BuildOutput;
 use std::collections::BTreeMap;
 
@@ -80,9 +81,9 @@ pub(crate) fn warn_about_quota(context: &BuildContext<AptBuildpack>, output: &mu
             "The Debian packages add {}: with the run image ({}) the image is at least {}, more than \
              Toolforge's image quota of {quota_mib} MiB.\nThe image may be refused at deployment: ask \
              for fewer packages, or ask the Toolforge admins for a larger quota.",
-            debian::format_size(added),
-            debian::format_size(run_image),
-            debian::format_size(total),
+            disk::format_size(added),
+            disk::format_size(run_image),
+            disk::format_size(total),
         ));
     }
 }

@@ -2,6 +2,7 @@ mod built_languages;
 mod config;
 mod environment_layer;
 mod errors;
+mod exported;
 #[cfg(test)]
 mod fuzz;
 mod image_size;
@@ -13,7 +14,7 @@ use libcnb::detect::{DetectContext, DetectResult};
 use libcnb::generic::{GenericMetadata, GenericPlatform};
 use libcnb::{Buildpack, buildpack_main};
 use libtoolforge::build_only;
-use libtoolforge::debian::format_size;
+use libtoolforge::disk::format_size;
 use libtoolforge::languages::{self, Registry};
 use libtoolforge::output::BuildOutput;
 

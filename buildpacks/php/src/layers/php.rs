@@ -14,6 +14,7 @@ use libcnb::data::layer_name;
 use libcnb::layer_env::{LayerEnv, ModificationBehavior, Scope};
 use libtoolforge::debian::{self, Apt, PackageSpec, Resolved};
 use libtoolforge::debian_layer::{self, PackagesLayer};
+use libtoolforge::disk;
 use libtoolforge::error::IoError;
 use libtoolforge::output::BuildOutput;
 use serde::{Deserialize, Serialize};
@@ -86,7 +87,7 @@ fn configure(output: &mut BuildOutput, layer: &Path) -> Result<(), PhpBuildpackE
     link_programs(layer).map_err(io("link php and php-fpm"))?;
     output.detail(&format!(
         "{} in the layer, {} extension ini files enabled",
-        debian::format_size(debian::disk_usage(layer)),
+        disk::format_size(disk::apparent_size(layer)),
         extensions.len(),
     ));
     Ok(())

@@ -1,19 +1,13 @@
 //! What the exported image is made of, measured on the build's filesystem.
 //!
-//! This follows the lifecycle's exporter (v0.21.17, `phase/exporter.go` and `buildpack/layers.go`):
-//! on top of the run image it adds, for each buildpack of the group in order
-//! (`<layers>/group.toml`, `[[group]] id`, the platform default `platform.DefaultGroupFile`), every
-//! layer of `<layers>/<id with / as _>/` whose `<name>.toml` has `[types] launch = true`
-//! (`buildpack.MadeLaunch`), sorted by name, except `launch.toml`, `build.toml` and `store.toml`;
-//! then the app directory; then the launcher (`/cnb/lifecycle/launcher`,
-//! `platform.DefaultLauncherPath`), its configuration and the process symlinks (a few kilobytes,
-//! left out). A launch layer with no directory is reused from the previous image unmeasured. The
-//! CNB buildpack spec (Buildpack API 0.10, "Layer Types") is what makes `launch = true` layers the
-//! image's.
+//! This follows the lifecycle's exporter (v0.21.17, `phase/exporter.go`): on top of the run image
+//! it adds each buildpack's launch layers ([`crate::exported`]), then the app directory, then the
+//! launcher (`/cnb/lifecycle/launcher`, `platform.DefaultLauncherPath`), its configuration and the
+//! process symlinks (a few kilobytes, left out). A launch layer with no directory is reused from
+//! the previous image unmeasured.
 
-use serde::Deserialize;
-use std::collections::HashSet;
-use std::os::unix::fs::MetadataExt;
+use crate::exported;
+use libtoolforge::disk::apparent_size;
 use std::path::{Path, PathBuf};
 
 /// Where the stack records the run image's size in bytes (see stacks/README.md).
@@ -75,136 +69,41 @@ pub(crate) fn measure(sources: &Sources) -> Vec<Part> {
     parts
 }
 
-#[derive(Deserialize)]
-struct Group {
-    #[serde(default)]
-    group: Vec<GroupEntry>,
-}
-
-#[derive(Deserialize)]
-struct GroupEntry {
-    id: String,
-}
-
 /// Each buildpack's id and layers directory, in build order; without a readable `group.toml`, every
-/// directory by name, its id guessed by unescaping (`toolforge_python` → `toolforge/python`).
+/// directory by name.
 fn buildpack_dirs(layers_root: &Path) -> Vec<(String, PathBuf)> {
-    let group = std::fs::read_to_string(layers_root.join("group.toml"))
-        .ok()
-        .and_then(|text| toml::from_str::<Group>(&text).ok());
-    if let Some(group) = group {
-        return group
-            .group
+    match exported::read_group(layers_root) {
+        Ok(group) => group
             .into_iter()
-            .map(|entry| {
-                let dir = layers_root.join(entry.id.replace('/', "_"));
-                (entry.id, dir)
+            .map(|buildpack| {
+                let dir = buildpack.layers_dir(layers_root);
+                (buildpack.id, dir)
             })
-            .collect();
+            .collect(),
+        Err(_) => exported::guessed_buildpack_dirs(layers_root),
     }
-    let mut dirs: Vec<(String, PathBuf)> = std::fs::read_dir(layers_root)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter(|entry| entry.file_type().is_ok_and(|kind| kind.is_dir()))
-        .map(|entry| {
-            (
-                entry.file_name().to_string_lossy().replace('_', "/"),
-                entry.path(),
-            )
-        })
-        .collect();
-    dirs.sort();
-    dirs
-}
-
-#[derive(Deserialize)]
-struct LayerToml {
-    #[serde(default)]
-    types: LayerTypes,
-}
-
-#[derive(Deserialize, Default)]
-struct LayerTypes {
-    #[serde(default)]
-    launch: bool,
 }
 
 /// The launch layers of one buildpack's layers directory, by name, with their sizes.
 fn launch_layers(dir: &Path) -> Vec<(String, Size)> {
-    let mut layers: Vec<(String, Size)> = std::fs::read_dir(dir)
+    exported::launch_layers(dir)
+        .unwrap_or_default()
         .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|entry| {
-            let file_name = entry.file_name().to_string_lossy().into_owned();
-            let name = file_name.strip_suffix(".toml")?;
-            if ["launch", "build", "store"].contains(&name) {
-                return None;
-            }
-            let text = std::fs::read_to_string(entry.path()).ok()?;
-            let layer = toml::from_str::<LayerToml>(&text).ok()?;
-            if !layer.types.launch {
-                return None;
-            }
-            let contents = dir.join(name);
-            let size = if contents.is_dir() {
-                Size::Bytes(apparent_size(&contents))
+        .map(|layer| {
+            let size = if layer.present {
+                Size::Bytes(apparent_size(&layer.dir))
             } else {
                 Size::Unknown("reused from the previous image, not measured")
             };
-            Some((name.to_string(), size))
+            (layer.name, size)
         })
-        .collect();
-    layers.sort_by(|(a, _), (b, _)| a.cmp(b));
-    layers
-}
-
-/// The apparent size of everything under `path`: regular files' lengths and symlinks' (not
-/// followed), each hard-linked file once, as a layer's tar carries them. Entries that cannot be read
-/// are skipped.
-pub(crate) fn apparent_size(path: &Path) -> u64 {
-    let mut seen = HashSet::new();
-    let mut total = 0;
-    let mut pending = vec![path.to_path_buf()];
-    while let Some(path) = pending.pop() {
-        let Ok(metadata) = path.symlink_metadata() else {
-            continue;
-        };
-        if metadata.is_dir() {
-            if let Ok(entries) = std::fs::read_dir(&path) {
-                pending.extend(entries.flatten().map(|entry| entry.path()));
-            }
-        } else if metadata.nlink() <= 1 || seen.insert((metadata.dev(), metadata.ino())) {
-            total += metadata.len();
-        }
-    }
-    total
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::fs;
-
-    #[test]
-    fn hard_links_count_once_and_symlinks_are_not_followed() {
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path();
-        fs::create_dir_all(root.join("a/b")).unwrap();
-        fs::write(root.join("a/b/data"), vec![0; 1000]).unwrap();
-        fs::hard_link(root.join("a/b/data"), root.join("a/linked")).unwrap();
-        fs::write(root.join("small"), b"12345").unwrap();
-        // A symlink counts its target's name (8 bytes), not the 1000 bytes it points at.
-        std::os::unix::fs::symlink("a/b/data", root.join("to-data")).unwrap();
-        // A link to a directory outside is not walked into.
-        let outside = tempfile::tempdir().unwrap();
-        fs::write(outside.path().join("big"), vec![0; 5000]).unwrap();
-        std::os::unix::fs::symlink(outside.path(), root.join("outside")).unwrap();
-        let outside_name = outside.path().as_os_str().len() as u64;
-        assert_eq!(apparent_size(root), 1000 + 5 + 8 + outside_name);
-        assert_eq!(apparent_size(&root.join("missing")), 0);
-    }
 
     fn layer(root: &Path, buildpack: &str, name: &str, toml: &str, bytes: usize) {
         let dir = root.join(buildpack);
