@@ -101,7 +101,7 @@ fn known_bytes(size: &Size) -> u64 {
 }
 
 /// `512 B`, `12.3 KiB`, `812.4 MiB`, `1.38 GiB`: binary units, as Toolforge's quota is given.
-fn format_size(bytes: u64) -> String {
+pub(crate) fn format_size(bytes: u64) -> String {
     #[allow(clippy::cast_precision_loss)]
     let size = bytes as f64;
     if bytes >= 1 << 30 {

@@ -14,7 +14,6 @@ use libcnb::detect::{DetectContext, DetectResult};
 use libcnb::generic::{GenericMetadata, GenericPlatform};
 use libcnb::{Buildpack, buildpack_main};
 use libtoolforge::build_only;
-use libtoolforge::disk::format_size;
 use libtoolforge::languages::{self, Registry};
 use libtoolforge::output::BuildOutput;
 
@@ -99,7 +98,8 @@ fn leave_out_build_only_files(
         output.step(&format!(
             "Left out of the image, build-time only: {} ({})",
             removed.path.display(),
-            format_size(removed.bytes)
+            // Binary units, as the image size report below has them.
+            image_size::format_size(removed.bytes)
         ));
     }
     Ok(())
