@@ -9,6 +9,7 @@
 //! ([`Runtime::install`]). Everything that can fail is a [`RuntimeError`], rendered by
 //! [`RuntimeError::message`].
 
+use crate::archive::ArchiveError;
 use crate::download::{DownloadError, Downloader};
 use crate::error::ErrorMessage;
 use crate::inventory::{self, InstallError, Inventory, InventoryError, LoadError, Release};
@@ -20,6 +21,7 @@ use libcnb::build::BuildContext;
 use libcnb::data::layer::LayerName;
 use semver::Version;
 use serde::{Deserialize, Serialize};
+use std::path::Path;
 
 /// A buildpack's runtime; see the module documentation.
 #[derive(Debug, Clone)]
@@ -39,6 +41,11 @@ pub struct Runtime {
     /// What the log adds when the app asks for no version: how to ask for one
     /// (`pin one in .python-version`).
     pub how_to_pin: &'static str,
+    /// Paths of the installed runtime that nothing uses, at build time or in the image (its own
+    /// copy of a package manager the buildpack installs elsewhere, an IDE, documentation),
+    /// removed after installing; relative to the layer, `*` matching within one component
+    /// (`lib/python3.*/idlelib`).
+    pub leave_out: &'static [&'static str],
 }
 
 impl Runtime {
@@ -157,6 +164,7 @@ impl Runtime {
             version: version.clone(),
             sha256: release.sha256.clone(),
             stack: crate::stack::key(&context.target),
+            left_out: self.leave_out.iter().map(ToString::to_string).collect(),
         };
         let (layer, cache) = cached_layer(context, self.layer.clone(), true, launch, &key)?;
         if let Some(line) = cache.describe(&format!("{name} {version}")) {
@@ -177,7 +185,96 @@ impl Runtime {
             }))
         })?;
         output.detail(&format!("Installed {name} {version}"));
+        let left_out = leave_out(&layer.path(), self.leave_out).map_err(|error| {
+            libcnb::Error::BuildpackError(B::Error::from(RuntimeError::Install {
+                runtime: name,
+                version: version.clone(),
+                error: InstallError::Unpack(error),
+            }))
+        })?;
+        if !left_out.is_empty() {
+            output.detail(&format!(
+                "Left out, as nothing uses them: {} ({})",
+                left_out.names.join(", "),
+                crate::disk::format_size(left_out.bytes)
+            ));
+        }
         Ok(layer)
+    }
+}
+
+/// What [`leave_out`] removed.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct LeftOut {
+    /// The paths removed, relative to the layer, sorted.
+    pub names: Vec<String>,
+    pub bytes: u64,
+}
+
+impl LeftOut {
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+}
+
+/// Removes from `layer` the paths `patterns` match (`*` within one component); patterns that
+/// match nothing are fine (another build of the runtime may not have the path).
+///
+/// # Errors
+///
+/// When a matched path cannot be removed.
+pub fn leave_out(layer: &Path, patterns: &[&str]) -> Result<LeftOut, ArchiveError> {
+    let mut matched = Vec::new();
+    for pattern in patterns {
+        let mut found = vec![layer.to_path_buf()];
+        for component in pattern.split('/') {
+            found = found
+                .iter()
+                .flat_map(|dir| std::fs::read_dir(dir).into_iter().flatten().flatten())
+                .filter(|entry| component_matches(component, &entry.file_name().to_string_lossy()))
+                .map(|entry| entry.path())
+                .collect();
+        }
+        matched.extend(found);
+    }
+    matched.sort();
+    matched.dedup();
+    let mut left_out = LeftOut::default();
+    for path in matched {
+        let io_error = |error: std::io::Error| ArchiveError::Io {
+            path: path.clone(),
+            message: error.to_string(),
+        };
+        let Ok(metadata) = path.symlink_metadata() else {
+            continue;
+        };
+        left_out.bytes += crate::disk::apparent_size(&path);
+        if metadata.is_dir() {
+            std::fs::remove_dir_all(&path).map_err(io_error)?;
+        } else {
+            std::fs::remove_file(&path).map_err(io_error)?;
+        }
+        left_out
+            .names
+            .push(path.strip_prefix(layer).unwrap_or(&path).display().to_string());
+    }
+    Ok(left_out)
+}
+
+/// Whether a file name matches one component of a pattern, where `*` matches any run of
+/// characters.
+fn component_matches(pattern: &str, name: &str) -> bool {
+    match pattern.split_once('*') {
+        None => pattern == name,
+        Some((prefix, rest)) => {
+            let Some(after) = name.strip_prefix(prefix) else {
+                return false;
+            };
+            (0..=after.len())
+                .filter(|start| after.is_char_boundary(*start))
+                .any(|start| component_matches(rest, &after[start..]))
+        }
     }
 }
 
@@ -191,6 +288,10 @@ pub struct RuntimeLayerKey {
     /// The archive: another build of the same version (a mirror's own) is another runtime.
     pub sha256: String,
     pub stack: String,
+    /// [`Runtime::leave_out`]: a layer made with other paths removed is another layer. Empty in
+    /// layers made before it existed.
+    #[serde(default)]
+    pub left_out: Vec<String>,
 }
 
 impl LayerKey for RuntimeLayerKey {
@@ -200,6 +301,7 @@ impl LayerKey for RuntimeLayerKey {
             version,
             sha256,
             stack,
+            left_out,
         } = self;
         [
             change("runtime", runtime, &current.runtime),
@@ -209,6 +311,7 @@ impl LayerKey for RuntimeLayerKey {
             (runtime == &current.runtime && version == &current.version && sha256 != &current.sha256)
                 .then(|| format!("the {runtime} archive changed")),
             change("stack", stack, &current.stack),
+            (left_out != &current.left_out).then(|| format!("what the {runtime} layer leaves out changed")),
         ]
         .into_iter()
         .flatten()
@@ -324,6 +427,7 @@ mod tests {
             inventory_url_env: "BP_LANG_INVENTORY_URL",
             version_group: |version| format!("{}.{}", version.major, version.minor),
             how_to_pin: "pin one in .lang-version",
+            leave_out: &[],
         }
     }
 
@@ -333,7 +437,79 @@ mod tests {
             version: version.into(),
             sha256: sha256.into(),
             stack: "debian 13 amd64".into(),
+            left_out: vec!["bin/pip*".into()],
         }
+    }
+
+    #[test]
+    fn leaves_out_what_the_patterns_match() {
+        let layer = tempfile::tempdir().unwrap();
+        let root = layer.path();
+        for dir in [
+            "bin",
+            "lib/python3.13/site-packages/pip/_internal",
+            "lib/python3.13/site-packages/pip-25.1.1.dist-info",
+            "lib/python3.13/site-packages/pipx_not_pip",
+            "lib/python3.13/idlelib",
+            "lib/python3.13/json",
+        ] {
+            std::fs::create_dir_all(root.join(dir)).unwrap();
+        }
+        for (file, text) in [
+            ("bin/pip3", "123"),
+            ("bin/pip3.13", "123"),
+            ("bin/python3", "keep"),
+            ("lib/python3.13/site-packages/pip/_internal/main.py", "12345"),
+            ("lib/python3.13/idlelib/idle.py", "1"),
+        ] {
+            std::fs::write(root.join(file), text).unwrap();
+        }
+        let left_out = leave_out(
+            root,
+            &[
+                "bin/pip*",
+                "lib/python3.*/site-packages/pip",
+                "lib/python3.*/site-packages/pip-*.dist-info",
+                "lib/python3.*/idlelib",
+                "lib/python3.*/turtledemo",
+            ],
+        )
+        .unwrap();
+        assert_eq!(
+            left_out.names,
+            [
+                "bin/pip3",
+                "bin/pip3.13",
+                "lib/python3.13/idlelib",
+                "lib/python3.13/site-packages/pip",
+                "lib/python3.13/site-packages/pip-25.1.1.dist-info",
+            ]
+        );
+        assert_eq!(left_out.bytes, 3 + 3 + 5 + 1);
+        assert!(root.join("bin/python3").exists());
+        assert!(root.join("lib/python3.13/site-packages/pipx_not_pip").exists());
+        assert!(root.join("lib/python3.13/json").exists());
+        assert!(leave_out(root, &["lib/python3.*/idlelib"]).unwrap().is_empty());
+    }
+
+    #[test]
+    fn pattern_components() {
+        assert!(component_matches("python3.*", "python3.13"));
+        assert!(component_matches("pip-*.dist-info", "pip-25.1.1.dist-info"));
+        assert!(!component_matches("pip-*.dist-info", "pipx-1.0.dist-info"));
+        assert!(component_matches("*", "anything"));
+        assert!(!component_matches("pip", "pip3"));
+        assert!(component_matches("a*b*c", "aXXbYYc"));
+    }
+
+    #[test]
+    fn a_change_of_what_is_left_out_makes_the_layer_again() {
+        let mut current = key("3.13.5", "a");
+        current.left_out.push("lib/python3.*/idlelib".into());
+        assert_eq!(
+            key("3.13.5", "a").changes(&current),
+            ["what the Python layer leaves out changed"]
+        );
     }
 
     #[test]

@@ -187,6 +187,17 @@ fn build_time_only_node_modules_stays_out_of_the_image_and_in_the_cache() {
     assert_eq!(code, 0, "{stdout}");
     assert!(!stdout.contains("node_modules"), "{stdout}");
     assert!(stdout.contains("no node"), "{stdout}");
+    // Nor does the image carry what no process uses of the Python runtime: its own pip, IDLE.
+    built.assert_output_contains("Left out, as nothing uses them: bin/idle3");
+    let (code, stdout, _) = Run::toolforge(&image.0)
+        .launcher(&["ls /layers/toolforge_python/python/bin; python -c 'import json, sqlite3, ssl; print(\"stdlib ok\")'"])
+        .output();
+    assert_eq!(code, 0, "{stdout}");
+    assert!(!stdout.contains("pip") && !stdout.contains("idle"), "{stdout}");
+    assert!(
+        stdout.contains("python3\n") && stdout.contains("stdlib ok"),
+        "{stdout}"
+    );
 
     // Kept in the cache all the same: the rebuild installs nothing and leaves it out again.
     let rebuilt = mirrored_build_into(&app, &image.0, &[]).expect_success();

@@ -25,6 +25,8 @@ pub(crate) fn runtime() -> Runtime {
         inventory_url_env: "BP_NODEJS_INVENTORY_URL",
         version_group: |version| format!("{}.x", version.major),
         how_to_pin: "pin a range in package.json's engines.node",
+        // Documentation; the headers (include/) stay: node-gyp compiles native modules with them.
+        leave_out: &["CHANGELOG.md", "README.md", "share/doc", "share/man"],
     }
 }
 

@@ -13,6 +13,18 @@ pub(crate) fn runtime() -> Runtime {
         inventory_url_env: "BP_PYTHON_INVENTORY_URL",
         version_group: |version| format!("{}.{}", version.major, version.minor),
         how_to_pin: "pin one in .python-version",
+        // The runtime's own pip: the build's pip is the pinned one in its tool layer, venvs get
+        // pip from ensurepip's wheels (kept), and at run time the venv's python cannot import
+        // it. IDLE and turtledemo are desktop programs. The headers and static library stay:
+        // C extensions and uWSGI's build (embedding Python) use them.
+        leave_out: &[
+            "bin/pip*",
+            "bin/idle*",
+            "lib/python3.*/site-packages/pip",
+            "lib/python3.*/site-packages/pip-*.dist-info",
+            "lib/python3.*/idlelib",
+            "lib/python3.*/turtledemo",
+        ],
     }
 }
 
