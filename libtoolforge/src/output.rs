@@ -52,8 +52,8 @@ impl BuildOutput {
         let mut block = String::new();
         for (index, line) in text.trim_end().lines().enumerate() {
             let prefix = if index == 0 { "! WARNING: " } else { "!          " };
-            // Infallible: writing to a String.
-            let _ = writeln!(block, "{prefix}{line}");
+            // Infallible: writing to a String. A blank line is a bare `!`, as in errors.
+            let _ = writeln!(block, "{}", format!("{prefix}{line}").trim_end());
         }
         self.line(block.trim_end());
     }

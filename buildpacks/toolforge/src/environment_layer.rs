@@ -17,7 +17,7 @@ use toolforge_toolforge::exec_d::{CONFIG_FILE, Config};
 /// Where Debian's libnss-wrapper puts the library (the build and run images are the same Debian).
 pub(crate) const NSS_WRAPPER_IN_BUILD_IMAGE: &str = "/usr/lib/x86_64-linux-gnu/libnss_wrapper.so";
 /// The port Toolforge's web services listen on.
-pub(crate) const DEFAULT_PORT: &str = "8000";
+pub(crate) const DEFAULT_PORT: u16 = 8000;
 
 pub(crate) fn create(
     context: &BuildContext<ToolforgeBuildpack>,
@@ -58,7 +58,12 @@ fn write_files(layer_path: &Path, library: &Path, config: &EnvConfig) -> std::io
 
 /// PORT for web services, unless the platform sets it (Toolforge does, to the same value).
 fn layer_env() -> LayerEnv {
-    LayerEnv::new().chainable_insert(Scope::Launch, ModificationBehavior::Default, "PORT", DEFAULT_PORT)
+    LayerEnv::new().chainable_insert(
+        Scope::Launch,
+        ModificationBehavior::Default,
+        "PORT",
+        DEFAULT_PORT.to_string(),
+    )
 }
 
 #[cfg(test)]

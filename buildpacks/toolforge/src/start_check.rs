@@ -14,6 +14,7 @@ mod app_dir;
 mod launch_metadata;
 mod watch;
 
+use crate::environment_layer::DEFAULT_PORT;
 use crate::exported::{self, GroupBuildpack};
 use app_dir::{AppChanges, AppTree};
 use launch_metadata::{MetadataProcess, launch_metadata, link_launch_layers, merged_processes};
@@ -34,8 +35,6 @@ const LAUNCHER: &str = "/cnb/lifecycle/launcher";
 /// starting; one that has not after five is waiting for something (a database) or is no web
 /// server, and a build should not wait longer for it.
 const DEADLINE: Duration = Duration::from_secs(5);
-/// The port Toolforge's web services listen on (`environment_layer::DEFAULT_PORT`).
-const TOOLFORGE_PORT: u16 = 8000;
 /// The run image's environment (stacks/run.Dockerfile). The exporter puts /cnb/process and
 /// /cnb/lifecycle before PATH, and the launcher takes them out again.
 const RUN_IMAGE_ENV: [(&str, &str); 3] = [
@@ -120,7 +119,7 @@ fn check_in(
     // The launcher runs the process named by its own name, as /cnb/process/web does.
     let web = scratch.join("web");
     std::os::unix::fs::symlink(launcher, &web).map_err(cannot("link the launcher"))?;
-    let port = choose_port(TOOLFORGE_PORT);
+    let port = choose_port(DEFAULT_PORT);
     let before = AppTree::read(app_dir).map_err(cannot("list the app directory"))?;
     let watched = watch(launch_command(&web, scratch, app_dir, port), port, deadline)
         .map_err(cannot("start the launcher"));
@@ -169,9 +168,9 @@ fn report(checked: &Checked, output: &mut BuildOutput) {
             output.warning(&exited_warning(status, watched));
         }
     }
-    if *port != TOOLFORGE_PORT {
+    if *port != DEFAULT_PORT {
         output.detail(&format!(
-            "port {TOOLFORGE_PORT} is taken here (a build with --network host?), so the check used port {port}"
+            "port {DEFAULT_PORT} is taken here (a build with --network host?), so the check used port {port}"
         ));
     }
     let listed = |paths: &[PathBuf]| {
