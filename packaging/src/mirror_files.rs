@@ -1,5 +1,6 @@
-//! What the test runtimes' mirrors (`mirror`: CPython, `node_mirror`: Node.js) have in common:
-//! the inventory they write, the recipe sidecars of their cached archives, atomic writes.
+//! What the test runtimes' mirrors (`mirror`: CPython, `node_mirror`: Node.js, `go_mirror`: Go)
+//! have in common: the inventory they write, the recipe sidecars of their cached archives, atomic
+//! writes.
 
 use anyhow::Context;
 use std::path::{Path, PathBuf};
@@ -34,13 +35,22 @@ pub(crate) fn version_key(version: &str) -> Option<(u64, u64, u64)> {
 /// `inventory.toml` under a `# header` line, newest first, with URLs relative to the inventory's
 /// own: the tests serve the directory on a port they pick.
 pub(crate) fn render_inventory(header: &str, releases: &[Release]) -> String {
+    render_inventory_with(header, releases, &[])
+}
+
+/// [`render_inventory`], every release with the same `fields` (key, TOML value) after its own.
+pub(crate) fn render_inventory_with(header: &str, releases: &[Release], fields: &[(&str, String)]) -> String {
+    let common: String = fields
+        .iter()
+        .map(|(key, value)| format!("{key} = {value}\n"))
+        .collect();
     let mut sorted: Vec<&Release> = releases.iter().collect();
     sorted.sort_by_key(|release| std::cmp::Reverse(version_key(&release.version)));
     let entries: Vec<String> = sorted
         .iter()
         .map(|release| {
             format!(
-                "[[releases]]\nversion = \"{}\"\nurl = \"{}\"\nsha256 = \"{}\"\n",
+                "[[releases]]\nversion = \"{}\"\nurl = \"{}\"\nsha256 = \"{}\"\n{common}",
                 release.version, release.file, release.sha256
             )
         })
