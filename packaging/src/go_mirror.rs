@@ -27,7 +27,7 @@ use std::process::Command;
 pub const TEST_GO_VERSIONS: [&str; 2] = ["1.27.4", "1.24.13"];
 
 /// The module whose versions are Go's binary distributions.
-const TOOLCHAIN_MODULE: &str = "golang.org/toolchain";
+pub(crate) const TOOLCHAIN_MODULE: &str = "golang.org/toolchain";
 
 /// The platform of every toolchain here: the stack's.
 const PLATFORM: &str = "linux-amd64";

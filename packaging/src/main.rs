@@ -41,12 +41,15 @@ enum Step {
     },
     /// Regenerates a buildpack's committed runtime inventory from upstream data, e.g.
     /// `cargo packaging inventory python ../shared/data/cpython-python-build-standalone-linux-x86_64.toml`
-    /// or `cargo packaging inventory nodejs ../shared/data/nodejs-linux-x64.toml`.
+    /// or `cargo packaging inventory nodejs ../shared/data/nodejs-linux-x64.toml`; or, with no
+    /// file, `cargo packaging inventory go` from the Go module proxy (the newest patch of the last
+    /// four minors; downloads each toolchain for its sha256).
     Inventory {
-        /// The runtime: `python` or `nodejs`.
+        /// The runtime: `python`, `nodejs` or `go`.
         runtime: String,
-        /// The upstream data: a TOML file of `[[releases]]` with version, url and sha256.
-        source: PathBuf,
+        /// The upstream data: a TOML file of `[[releases]]` with version, url and sha256 (none for
+        /// `go`).
+        source: Option<PathBuf>,
     },
     /// Everything, then builds examples/hello with the builder and runs it as Toolforge would.
     Example(StackArgs),
@@ -108,7 +111,7 @@ fn main() -> ExitCode {
             }),
         Step::Builder(args) => create_builder(&args.into()).map(|_| ()),
         Step::Inventory { runtime, source } => step::run(&format!("inventory {runtime}"), || {
-            Ok(((), packaging::inventory::regenerate(&runtime, &source)?))
+            Ok(((), packaging::inventory::regenerate(&runtime, source.as_deref())?))
         }),
         Step::Example(args) => create_builder(&args.into()).and_then(|pack| run_example(&pack)),
         Step::Test(args) => run_tests(&args.into()),

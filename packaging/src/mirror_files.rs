@@ -3,6 +3,7 @@
 //! writes.
 
 use anyhow::Context;
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 /// One archive, as the inventory lists it.
@@ -40,10 +41,11 @@ pub(crate) fn render_inventory(header: &str, releases: &[Release]) -> String {
 
 /// [`render_inventory`], every release with the same `fields` (key, TOML value) after its own.
 pub(crate) fn render_inventory_with(header: &str, releases: &[Release], fields: &[(&str, String)]) -> String {
-    let common: String = fields
-        .iter()
-        .map(|(key, value)| format!("{key} = {value}\n"))
-        .collect();
+    let mut common = String::new();
+    for (key, value) in fields {
+        // Infallible: writing to a String.
+        let _ = writeln!(common, "{key} = {value}");
+    }
     let mut sorted: Vec<&Release> = releases.iter().collect();
     sorted.sort_by_key(|release| std::cmp::Reverse(version_key(&release.version)));
     let entries: Vec<String> = sorted
