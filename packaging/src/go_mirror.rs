@@ -13,9 +13,10 @@
 //! differently fetched zip is fetched again.
 
 use crate::mirror_files::{
-    Release, megabytes, render_inventory_with, sidecar_name, version_key, write_atomically,
+    Release, ensure_each, megabytes, remove_other_versions, render_inventory_with, sidecar_name, version_key,
+    write_atomically,
 };
-use crate::{command, paths, step};
+use crate::{command, paths};
 use anyhow::{Context, bail};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -64,22 +65,12 @@ pub fn go_mirror_dir() -> PathBuf {
 pub fn ensure_go_mirror(versions: &[&str]) -> anyhow::Result<String> {
     let dir = go_mirror_dir();
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let mut releases = Vec::new();
-    let mut failures = Vec::new();
-    for version in versions {
-        match step::run(&format!("mirror: go {version}"), || ensure_version(&dir, version)) {
-            Ok(release) => releases.push(release),
-            Err(error) => failures.push(format!("{error:#}")),
-        }
-    }
-    if !failures.is_empty() {
-        bail!("{}", failures.join("\n"));
-    }
+    let releases = ensure_each("go", versions, |version| ensure_version(&dir, version))?;
     let inventory = dir.join("inventory.toml");
     let text = render_mirror_inventory(&releases);
     check_toolchain_inventory(&text).with_context(|| format!("the inventory for {}", inventory.display()))?;
     write_atomically(&inventory, text.as_bytes())?;
-    remove_other_zips(&dir, versions)?;
+    remove_other_versions(&dir, versions, version_from_zip_name)?;
     let versions: Vec<&str> = releases.iter().map(|release| release.version.as_str()).collect();
     Ok(format!("Go {} in {}", versions.join(", "), inventory.display()))
 }
@@ -397,22 +388,6 @@ pub(crate) fn check_toolchain_inventory(text: &str) -> anyhow::Result<usize> {
     Ok(file.releases.len())
 }
 
-/// Removes zips (and their sidecars) of versions not in `versions`, and leftovers of an
-/// interrupted run.
-fn remove_other_zips(dir: &Path, versions: &[&str]) -> anyhow::Result<()> {
-    for entry in std::fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))? {
-        let name = entry?.file_name().to_string_lossy().into_owned();
-        let zip = name.strip_suffix(".recipe").unwrap_or(&name);
-        let stale = name.ends_with(".partial")
-            || version_from_zip_name(zip).is_some_and(|version| !versions.contains(&version.as_str()));
-        if stale {
-            std::fs::remove_file(dir.join(&name))
-                .with_context(|| format!("cannot remove {}", dir.join(&name).display()))?;
-        }
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -536,35 +511,6 @@ mod tests {
         assert_eq!(cached_sha256(dir.path(), &file, &recipe), Some(sha256));
         std::fs::remove_file(dir.path().join(&file)).unwrap();
         assert_eq!(cached_sha256(dir.path(), &file, &recipe), None, "a sidecar alone");
-    }
-
-    #[test]
-    fn removes_zips_of_other_versions_only() {
-        let dir = tempfile::tempdir().unwrap();
-        for name in [
-            zip_name("1.27.4"),
-            sidecar_name(&zip_name("1.27.4")),
-            zip_name("1.27.3"),
-            sidecar_name(&zip_name("1.27.3")),
-            format!("{}.partial", zip_name("1.24.13")),
-            "inventory.toml".to_string(),
-        ] {
-            std::fs::write(dir.path().join(name), "").unwrap();
-        }
-        remove_other_zips(dir.path(), &["1.27.4", "1.24.13"]).unwrap();
-        let mut left: Vec<String> = std::fs::read_dir(dir.path())
-            .unwrap()
-            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        left.sort();
-        assert_eq!(
-            left,
-            [
-                "inventory.toml",
-                "v0.0.1-go1.27.4.linux-amd64.zip",
-                "v0.0.1-go1.27.4.linux-amd64.zip.recipe"
-            ]
-        );
     }
 
     #[test]
