@@ -1,20 +1,26 @@
 //! Regenerates a buildpack's committed production inventory from upstream data
 //! (`../shared/data/cpython-python-build-standalone-linux-x86_64.toml`,
-//! `../shared/data/nodejs-linux-x64.toml`).
+//! `../shared/data/nodejs-linux-x64.toml`), or, for Go, from the Go module proxy.
 
-use crate::paths;
-use anyhow::Context;
+use crate::{command, go_mirror, paths, step};
+use anyhow::{Context, bail};
 use libtoolforge::inventory::Inventory;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-/// The runtimes with a committed inventory.
+/// The runtimes with a committed inventory made from a file of upstream data.
 pub const RUNTIMES: [&str; 2] = ["python", "nodejs"];
+
+/// The runtime whose committed inventory comes from the Go module proxy, not from a file.
+pub const GO: &str = "go";
+
+/// How many minor versions of Go the production inventory offers, the newest patch of each.
+pub const GO_MINORS: usize = 4;
 
 /// Where a runtime's committed inventory is: its buildpack's `inventory.toml`.
 #[must_use]
 pub fn inventory_path(runtime: &str) -> Option<PathBuf> {
-    RUNTIMES.contains(&runtime).then(|| {
+    (RUNTIMES.contains(&runtime) || runtime == GO).then(|| {
         paths::workspace_root()
             .join("buildpacks")
             .join(runtime)
@@ -22,28 +28,40 @@ pub fn inventory_path(runtime: &str) -> Option<PathBuf> {
     })
 }
 
-/// Validates `source` (every release has a version, an absolute URL and a sha256) and writes it,
-/// newest first, to the runtime's inventory (creating the buildpack's directory if need be).
+/// Writes the runtime's inventory (creating the buildpack's directory if need be): from
+/// `source` (validated: every release has a version, an absolute URL and a sha256), newest
+/// first; for Go, which takes no source, from the Go module proxy.
 ///
 /// # Errors
 ///
-/// When the runtime is unknown or the source is not a valid inventory.
-pub fn regenerate(runtime: &str, source: &Path) -> anyhow::Result<String> {
-    let destination = inventory_path(runtime)
-        .with_context(|| format!("no inventory for `{runtime}` (known: {})", RUNTIMES.join(", ")))?;
-    let text =
-        std::fs::read_to_string(source).with_context(|| format!("cannot read {}", source.display()))?;
-    let inventory = Inventory::parse(&text, &source.display().to_string(), None)?;
+/// When the runtime is unknown, a source is missing or not a valid inventory, or (Go) the module
+/// proxy cannot be listed or a toolchain cannot be fetched.
+pub fn regenerate(runtime: &str, source: Option<&Path>) -> anyhow::Result<String> {
+    let destination = inventory_path(runtime).with_context(|| {
+        format!(
+            "no inventory for `{runtime}` (known: {}, {GO})",
+            RUNTIMES.join(", ")
+        )
+    })?;
+    let (text, releases) = match (runtime, source) {
+        (GO, None) => go_inventory()?,
+        (GO, Some(source)) => bail!(
+            "the Go inventory comes from the Go module proxy: `cargo packaging inventory go` takes no FILE (got {})",
+            source.display()
+        ),
+        (_, None) => bail!("`cargo packaging inventory {runtime}` needs the FILE of upstream data"),
+        (_, Some(source)) => {
+            let text = std::fs::read_to_string(source)
+                .with_context(|| format!("cannot read {}", source.display()))?;
+            let inventory = Inventory::parse(&text, &source.display().to_string(), None)?;
+            (render(&inventory, source), inventory.releases().len())
+        }
+    };
     if let Some(dir) = destination.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
-    std::fs::write(&destination, render(&inventory, source))
-        .with_context(|| format!("cannot write {}", destination.display()))?;
-    Ok(format!(
-        "wrote {} releases to {}",
-        inventory.releases().len(),
-        destination.display()
-    ))
+    std::fs::write(&destination, text).with_context(|| format!("cannot write {}", destination.display()))?;
+    Ok(format!("wrote {releases} releases to {}", destination.display()))
 }
 
 fn render(inventory: &Inventory, source: &Path) -> String {
@@ -54,15 +72,81 @@ fn render(inventory: &Inventory, source: &Path) -> String {
             .map_or_else(String::new, |name| name.to_string_lossy().into_owned())
     );
     for release in inventory.releases() {
-        // Infallible: writing to a String.
-        let _ = write!(
-            out,
-            "\n[[releases]]\nversion = \"{}\"\nurl = \"{}\"\nsha256 = \"{}\"\n",
-            release.version, release.url, release.sha256
+        let build = release
+            .build
+            .as_ref()
+            .map(|build| ("build", format!("\"{build}\"")));
+        write_release(
+            &mut out,
+            &release.version.to_string(),
+            &release.url,
+            &release.sha256,
+            build.as_slice(),
         );
-        if let Some(build) = &release.build {
-            let _ = writeln!(out, "build = \"{build}\"");
-        }
+    }
+    out
+}
+
+/// One `[[releases]]` entry, after a blank line, with `fields` (key, TOML value) after the sha256.
+fn write_release(out: &mut String, version: &str, url: &str, sha256: &str, fields: &[(&str, String)]) {
+    // Infallible: writing to a String.
+    let _ = write!(
+        out,
+        "\n[[releases]]\nversion = \"{version}\"\nurl = \"{url}\"\nsha256 = \"{sha256}\"\n"
+    );
+    for (key, value) in fields {
+        let _ = writeln!(out, "{key} = {value}");
+    }
+}
+
+/// Go's inventory and its number of releases: the newest patch release of each of the last
+/// [`GO_MINORS`] minors on the public module proxy, each zip fetched (and so checked against the
+/// checksum database) for its sha256. The public proxy, whatever `GOPROXY` says: the sha256 is
+/// of the bytes its URLs serve.
+fn go_inventory() -> anyhow::Result<(String, usize)> {
+    let proxy = std::ffi::OsStr::new(go_mirror::PUBLIC_PROXY);
+    let listing = go_mirror::list_toolchain_versions(proxy)?;
+    let versions = go_mirror::newest_patches(&go_mirror::stable_releases(&listing), GO_MINORS);
+    if versions.len() < GO_MINORS {
+        bail!(
+            "the module proxy lists only {} minor versions of Go: {}",
+            versions.len(),
+            versions.join(", ")
+        );
+    }
+    let mut releases = Vec::new();
+    for version in &versions {
+        let sha256 = step::run(&format!("inventory: go {version}"), || {
+            let fetched = go_mirror::fetch_toolchain(version, proxy)?;
+            let sha256 = command::sha256_file(&fetched.zip)?;
+            fetched.clean_up()?;
+            Ok((sha256, fetched.checked.clone()))
+        })?;
+        releases.push((version.clone(), sha256));
+    }
+    let text = render_go(&releases);
+    go_mirror::check_toolchain_inventory(&text).context("the generated Go inventory")?;
+    Ok((text, releases.len()))
+}
+
+/// Go's inventory from (version, sha256) pairs, newest first: the public proxy's URLs.
+fn render_go(releases: &[(String, String)]) -> String {
+    let mut out = format!(
+        "# Generated by `cargo packaging inventory` ({GO}) from the Go module proxy's {} zips: the \
+         newest patch of the last {GO_MINORS} minors, checked against the checksum database; do not edit.\n",
+        go_mirror::TOOLCHAIN_MODULE
+    );
+    for (version, sha256) in releases {
+        write_release(
+            &mut out,
+            version,
+            &go_mirror::proxy_url(version),
+            sha256,
+            &[(
+                go_mirror::STRIP_COMPONENTS_KEY,
+                go_mirror::TOOLCHAIN_STRIP_COMPONENTS.to_string(),
+            )],
+        );
     }
     out
 }
@@ -83,6 +167,56 @@ mod tests {
         );
         assert_eq!(inventory_path("ruby"), None);
         assert_eq!(inventory_path("../python"), None);
+    }
+
+    #[test]
+    fn knows_go_s_inventory_and_that_it_takes_no_file() {
+        assert_eq!(
+            inventory_path(GO),
+            Some(paths::workspace_root().join("buildpacks/go/inventory.toml"))
+        );
+        let error = regenerate(GO, Some(Path::new("go.toml")))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("takes no FILE"), "{error}");
+        let error = regenerate("python", None).unwrap_err().to_string();
+        assert!(error.contains("needs the FILE"), "{error}");
+        let error = regenerate("ruby", None).unwrap_err().to_string();
+        assert!(error.contains("known: python, nodejs, go"), "{error}");
+    }
+
+    #[test]
+    fn renders_go_s_inventory_with_proxy_urls_and_the_strip_count() {
+        let text = render_go(&[
+            ("1.27.4".to_string(), "b".repeat(64)),
+            ("1.26.11".to_string(), "a".repeat(64)),
+        ]);
+        assert!(
+            text.starts_with("# Generated by `cargo packaging inventory`"),
+            "{text}"
+        );
+        assert!(text.ends_with(&format!(
+            "\n[[releases]]\nversion = \"1.26.11\"\n\
+             url = \"https://proxy.golang.org/golang.org/toolchain/@v/v0.0.1-go1.26.11.linux-amd64.zip\"\n\
+             sha256 = \"{}\"\nstrip_components = 2\n",
+            "a".repeat(64)
+        )));
+        assert_eq!(go_mirror::check_toolchain_inventory(&text).unwrap(), 2);
+    }
+
+    #[test]
+    fn committed_go_inventory_is_the_public_proxy_s() {
+        let path = inventory_path(GO).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(go_mirror::check_toolchain_inventory(&text).unwrap(), GO_MINORS);
+        let table: toml::Table = text.parse().unwrap();
+        for release in table["releases"].as_array().unwrap() {
+            let version = release["version"].as_str().unwrap();
+            assert_eq!(
+                release["url"].as_str(),
+                Some(go_mirror::proxy_url(version).as_str())
+            );
+        }
     }
 
     #[test]

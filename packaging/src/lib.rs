@@ -9,6 +9,7 @@ pub mod cnb_tools;
 pub mod command;
 pub mod file_server;
 pub mod fuzz;
+pub mod go_mirror;
 pub mod inventory;
 pub mod mirror;
 mod mirror_files;

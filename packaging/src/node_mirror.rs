@@ -14,9 +14,10 @@
 //! differently made archive is assembled again.
 
 use crate::mirror_files::{
-    Release, megabytes, render_inventory, sidecar_name, version_key, write_atomically,
+    Release, ensure_each, megabytes, remove_other_versions, render_inventory, sidecar_name, version_key,
+    write_atomically,
 };
-use crate::{command, paths, setup, step};
+use crate::{command, paths, setup};
 use anyhow::{Context, bail};
 use libtoolforge::inventory::Inventory;
 use std::path::{Path, PathBuf};
@@ -65,19 +66,7 @@ pub fn node_mirror_dir() -> PathBuf {
 pub fn ensure_node_mirror(versions: &[&str]) -> anyhow::Result<String> {
     let dir = node_mirror_dir();
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let mut releases = Vec::new();
-    let mut failures = Vec::new();
-    for version in versions {
-        match step::run(&format!("mirror: node {version}"), || {
-            ensure_version(&dir, version)
-        }) {
-            Ok(release) => releases.push(release),
-            Err(error) => failures.push(format!("{error:#}")),
-        }
-    }
-    if !failures.is_empty() {
-        bail!("{}", failures.join("\n"));
-    }
+    let releases = ensure_each("node", versions, |version| ensure_version(&dir, version))?;
     let inventory = dir.join("inventory.toml");
     let text = render_inventory(INVENTORY_HEADER, &releases);
     // What the buildpack will parse, as it will parse it: served, with relative URLs.
@@ -87,7 +76,7 @@ pub fn ensure_node_mirror(versions: &[&str]) -> anyhow::Result<String> {
         Some("http://127.0.0.1/nodejs/inventory.toml"),
     )?;
     write_atomically(&inventory, text.as_bytes())?;
-    remove_other_archives(&dir, versions)?;
+    remove_other_versions(&dir, versions, version_from_archive_name)?;
     let versions: Vec<&str> = releases.iter().map(|release| release.version.as_str()).collect();
     Ok(format!(
         "Node.js {} in {}",
@@ -354,23 +343,6 @@ fn check_layout(listing: &str, version: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Removes archives (and their sidecars) of versions not in `versions`, and leftovers of an
-/// interrupted run.
-fn remove_other_archives(dir: &Path, versions: &[&str]) -> anyhow::Result<()> {
-    for entry in std::fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))? {
-        let name = entry?.file_name().to_string_lossy().into_owned();
-        let archive = name.strip_suffix(".recipe").unwrap_or(&name);
-        let stale = name.ends_with(".partial")
-            || version_from_archive_name(archive)
-                .is_some_and(|version| !versions.contains(&version.as_str()));
-        if stale {
-            std::fs::remove_file(dir.join(&name))
-                .with_context(|| format!("cannot remove {}", dir.join(&name).display()))?;
-        }
-    }
-    Ok(())
-}
-
 /// The official tarball's top directory: `node-v24.21.0-linux-x64`.
 fn top_directory(version: &str) -> String {
     format!("node-v{version}-linux-x64")
@@ -493,7 +465,7 @@ mod tests {
         for name in &names {
             std::fs::write(dir.path().join(name), "").unwrap();
         }
-        remove_other_archives(dir.path(), &["24.21.0"]).unwrap();
+        remove_other_versions(dir.path(), &["24.21.0"], version_from_archive_name).unwrap();
         let mut left: Vec<String> = std::fs::read_dir(dir.path())
             .unwrap()
             .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())

@@ -48,8 +48,8 @@ pub fn cache_dir() -> PathBuf {
     base.join("toolforge-buildpacks")
 }
 
-/// Where the test runtimes' mirrors are (`python/`, `nodejs/`), each with its `inventory.toml`;
-/// the tests serve this directory.
+/// Where the test runtimes' mirrors are (`python/`, `nodejs/`, `go/`), each with its
+/// `inventory.toml`; the tests serve this directory.
 #[must_use]
 pub fn mirrors_dir() -> PathBuf {
     cache_dir().join("mirror")

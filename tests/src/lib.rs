@@ -71,8 +71,8 @@ pub fn app_with_files(files: &[(&str, &[u8])]) -> tempfile::TempDir {
     dir
 }
 
-/// The server of the runtime mirrors `cargo packaging mirror` built (`python/`, `nodejs/`), on
-/// 127.0.0.1 for the whole test run.
+/// The server of the runtime mirrors `cargo packaging mirror` built (`python/`, `nodejs/`,
+/// `go/`), on 127.0.0.1 for the whole test run.
 fn mirror_server() -> &'static FileServer {
     static SERVER: OnceLock<FileServer> = OnceLock::new();
     SERVER.get_or_init(|| FileServer::start(&packaging::paths::mirrors_dir()))
@@ -121,7 +121,18 @@ pub fn nodejs_inventory_url() -> String {
     served_inventory_url(&packaging::node_mirror::node_mirror_dir())
 }
 
-/// Builds an app with our builder, its runtimes (Python, Node.js) from the self-built mirrors (the
+/// The URL of the Go mirror's inventory (`cargo packaging mirror`), served on 127.0.0.1 for the
+/// whole test run.
+///
+/// # Panics
+///
+/// When the mirror has not been built.
+#[must_use]
+pub fn go_inventory_url() -> String {
+    served_inventory_url(&packaging::go_mirror::go_mirror_dir())
+}
+
+/// Builds an app with our builder, its runtimes (Python, Node.js, Go) from the mirrors (the
 /// build reaches 127.0.0.1 through the host network).
 #[must_use]
 pub fn mirrored_build(app: &Path, purpose: &str) -> Build {
@@ -153,8 +164,8 @@ pub fn mirrored_build_ok(app: &Path, purpose: &str) -> (Build, Image) {
     (built, image)
 }
 
-/// The `pack build` arguments that point the buildpacks at both mirrors' inventories, reached
-/// through the host network, so that an app using Python and Node.js gets both runtimes there.
+/// The `pack build` arguments that point the buildpacks at the mirrors' inventories, reached
+/// through the host network, so that an app using several runtimes gets each of them there.
 #[must_use]
 pub fn mirror_args() -> Vec<String> {
     vec![
@@ -164,6 +175,8 @@ pub fn mirror_args() -> Vec<String> {
         format!("BP_PYTHON_INVENTORY_URL={}", python_inventory_url()),
         "--env".to_string(),
         format!("BP_NODEJS_INVENTORY_URL={}", nodejs_inventory_url()),
+        "--env".to_string(),
+        format!("BP_GO_INVENTORY_URL={}", go_inventory_url()),
     ]
 }
 
