@@ -1,6 +1,7 @@
 mod errors;
 #[cfg(test)]
 mod fuzz;
+mod heroku_paths;
 mod processes_layer;
 mod procfile;
 
@@ -41,12 +42,16 @@ impl Buildpack for ProcfileBuildpack {
             let misnamed = misnamed_procfile(&context.app_dir).unwrap_or_else(|| PathBuf::from(PROCFILE));
             return Err(ProcfileBuildpackError::Misnamed(misnamed).into());
         }
-        let procfile = read_procfile(&path)?;
+        let mut procfile = read_procfile(&path)?;
+        let rewritten = heroku_paths::rewrite(&mut procfile);
 
         output.step("Processes from Procfile");
         for process in &procfile.processes {
             let default = if process.name == "web" { " (default)" } else { "" };
             output.detail(&format!("{}: {}{default}", process.name, process.command));
+        }
+        for rewritten in &rewritten {
+            output.warning(&rewritten.warning());
         }
         for duplicate in &procfile.duplicates {
             output.warning(&format!(
