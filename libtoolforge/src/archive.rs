@@ -1,4 +1,5 @@
-//! Extracting downloaded archives into layers, refusing anything that would land outside.
+//! Extracting downloaded archives (tar.gz, zip) into layers, refusing anything that would land
+//! outside.
 //!
 //! Runtime archives come from an inventory, possibly an operator's mirror, so they are checked
 //! entry by entry rather than trusted: no absolute paths or `..`; nothing written through a
@@ -9,7 +10,8 @@
 
 use crate::error::ErrorMessage;
 use std::io::Read;
-use std::os::unix::fs::DirBuilderExt;
+use std::os::unix::ffi::OsStringExt;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Component, Path, PathBuf};
 
 /// The largest file an archive may unpack. Sizes come from the headers, and a sparse entry
@@ -51,7 +53,7 @@ pub enum ArchiveError {
         entry: String,
         total: u64,
     },
-    /// The archive is not a readable tar.gz.
+    /// The archive is not a readable tar.gz or zip.
     Corrupt {
         message: String,
     },
@@ -121,6 +123,21 @@ pub fn extract_tar_gz(
     )
 }
 
+/// Extracts a `.zip` into `destination` under the same rules as [`extract_tar_gz`]. Zip has no
+/// hard links; a symbolic link is an entry with the link's file type whose data is its target.
+/// Modes follow the entries' Unix modes, stripped as tar's are; an entry without one (a zip
+/// made elsewhere than on Unix) is a plain 0644 file or a 0755 directory. Go's module zips are
+/// defined without modes (the go command marks a toolchain's programs executable itself), so a
+/// runtime unpacked from one names its programs in [`crate::runtime::Runtime::executables`].
+///
+/// # Errors
+///
+/// See [`ArchiveError`].
+pub fn extract_zip(archive: &Path, destination: &Path, strip_components: usize) -> Result<(), ArchiveError> {
+    let file = std::fs::File::open(archive).map_err(io_error(archive))?;
+    unzip(file, destination, strip_components, LIMITS)
+}
+
 /// Size bounds; tests lower them to check the total without writing gigabytes.
 #[derive(Debug, Clone, Copy)]
 struct Limits {
@@ -169,14 +186,7 @@ fn extract_tar(
             }
             tar::EntryType::Regular | tar::EntryType::Continuous | tar::EntryType::GNUSparse => {
                 // For a sparse entry this is the expanded size, what the disk would hold.
-                let size = entry.size();
-                if size > limits.entry {
-                    return Err(ArchiveError::TooLarge { entry: name, size });
-                }
-                total = total.saturating_add(size);
-                if total > limits.total {
-                    return Err(ArchiveError::TooLargeInTotal { entry: name, total });
-                }
+                count_size(&name, entry.size(), &mut total, limits)?;
                 create_parents(destination, &relative).map_err(|error| error.of(&name))?;
                 // Old archives mark directories with a trailing slash on a regular entry.
                 let is_directory = entry.path_bytes().ends_with(b"/");
@@ -215,14 +225,154 @@ fn extract_tar(
 
 fn kind_name(kind: tar::EntryType) -> String {
     match kind {
-        tar::EntryType::Char => "character device".to_string(),
-        tar::EntryType::Block => "block device".to_string(),
-        tar::EntryType::Fifo => "FIFO (named pipe)".to_string(),
+        tar::EntryType::Char => unix_kind_name(S_IFCHR),
+        tar::EntryType::Block => unix_kind_name(S_IFBLK),
+        tar::EntryType::Fifo => unix_kind_name(S_IFIFO),
         other => format!(
             "file of unknown type `{}`",
             char::from(other.as_byte()).escape_default()
         ),
     }
+}
+
+/// The file type bits of a Unix mode, and the types a zip entry may declare there.
+const S_IFMT: u32 = 0o170_000;
+const S_IFREG: u32 = 0o100_000;
+const S_IFDIR: u32 = 0o040_000;
+const S_IFLNK: u32 = 0o120_000;
+const S_IFCHR: u32 = 0o020_000;
+const S_IFBLK: u32 = 0o060_000;
+const S_IFIFO: u32 = 0o010_000;
+const S_IFSOCK: u32 = 0o140_000;
+
+/// How messages name a file type (`file_type` as in [`S_IFMT`]) an archive may not create.
+fn unix_kind_name(file_type: u32) -> String {
+    match file_type {
+        S_IFCHR => "character device".to_string(),
+        S_IFBLK => "block device".to_string(),
+        S_IFIFO => "FIFO (named pipe)".to_string(),
+        S_IFSOCK => "socket".to_string(),
+        other => format!("file of unknown type `{other:o}`"),
+    }
+}
+
+/// Adds a file's declared `size` to the archive's running `total`, refusing either above its
+/// bound before anything is written.
+fn count_size(entry: &str, size: u64, total: &mut u64, limits: Limits) -> Result<(), ArchiveError> {
+    if size > limits.entry {
+        return Err(ArchiveError::TooLarge {
+            entry: entry.to_string(),
+            size,
+        });
+    }
+    *total = total.saturating_add(size);
+    if *total > limits.total {
+        return Err(ArchiveError::TooLargeInTotal {
+            entry: entry.to_string(),
+            total: *total,
+        });
+    }
+    Ok(())
+}
+
+/// The longest symbolic link target a zip entry may declare (Linux's `PATH_MAX`).
+const MAX_LINK_TARGET: u64 = 4096;
+
+fn unzip(
+    reader: impl Read + std::io::Seek,
+    destination: &Path,
+    strip_components: usize,
+    limits: Limits,
+) -> Result<(), ArchiveError> {
+    let corrupt = |error: zip::result::ZipError| ArchiveError::Corrupt {
+        message: error.to_string(),
+    };
+    std::fs::create_dir_all(destination).map_err(io_error(destination))?;
+    let mut archive = zip::ZipArchive::new(reader).map_err(corrupt)?;
+    let mut total: u64 = 0;
+    for index in 0..archive.len() {
+        let mut entry = archive.by_index(index).map_err(corrupt)?;
+        let name = entry.name().map_err(corrupt)?.into_owned();
+        let unsafe_path = |reason: String| ArchiveError::UnsafePath {
+            entry: name.clone(),
+            reason,
+        };
+        let Some(relative) = inside_path(Path::new(&name), strip_components).map_err(unsafe_path)? else {
+            continue; // The stripped top-level directories themselves.
+        };
+        let path = destination.join(&relative);
+        let mode = entry.unix_mode();
+        let file_type = match mode {
+            _ if entry.is_dir() => S_IFDIR,
+            Some(mode) if mode & S_IFMT != 0 => mode & S_IFMT,
+            _ => S_IFREG,
+        };
+        create_parents(destination, &relative).map_err(|error| error.of(&name))?;
+        remove_earlier(&path, file_type == S_IFDIR).map_err(|error| error.of(&name))?;
+        match file_type {
+            S_IFDIR => match std::fs::DirBuilder::new().mode(0o755).create(&path) {
+                Err(error) if error.kind() != std::io::ErrorKind::AlreadyExists => {
+                    return Err(io_error(&path)(error));
+                }
+                _ => {}
+            },
+            S_IFREG => {
+                let size = entry.size();
+                count_size(&name, size, &mut total, limits)?;
+                let permissions = mode.map_or(0o644, |mode| mode & 0o777 & !STRIPPED_MODE_BITS);
+                write_entry(&mut entry.by_ref().take(size), &path, permissions)?;
+            }
+            S_IFLNK => {
+                if entry.size() > MAX_LINK_TARGET {
+                    return Err(unsafe_path(
+                        "is a symbolic link with an overlong target".to_string(),
+                    ));
+                }
+                let mut target = Vec::new();
+                entry
+                    .by_ref()
+                    .take(MAX_LINK_TARGET)
+                    .read_to_end(&mut target)
+                    .map_err(|error| ArchiveError::Corrupt {
+                        message: error.to_string(),
+                    })?;
+                let target = PathBuf::from(std::ffi::OsString::from_vec(target));
+                symlink_stays_inside(&relative, &target).map_err(unsafe_path)?;
+                std::os::unix::fs::symlink(&target, &path).map_err(io_error(&path))?;
+            }
+            other => {
+                return Err(ArchiveError::UnsupportedEntry {
+                    entry: name,
+                    kind: unix_kind_name(other),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Writes a regular file's data to a new file at `path` with `permissions`; a read error is the
+/// archive's (a bad checksum, broken compressed data), a write error the destination's.
+fn write_entry(data: &mut impl Read, path: &Path, permissions: u32) -> Result<(), ArchiveError> {
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(permissions)
+        .open(path)
+        .map_err(io_error(path))?;
+    let mut buffer = vec![0; 64 * 1024];
+    loop {
+        let read = data.read(&mut buffer).map_err(|error| ArchiveError::Corrupt {
+            message: error.to_string(),
+        })?;
+        if read == 0 {
+            break;
+        }
+        std::io::Write::write_all(&mut file, &buffer[..read]).map_err(io_error(path))?;
+    }
+    // The process's umask applied at creation; the archive's mode is what the runtime expects.
+    file.set_permissions(std::fs::Permissions::from_mode(permissions))
+        .map_err(io_error(path))
 }
 
 fn link_target<R: Read>(entry: &tar::Entry<'_, R>) -> std::io::Result<PathBuf> {
@@ -936,5 +1086,180 @@ mod tests {
             .extract(&[symlink("python/x", "."), symlink("python/x/y", "..")])
             .unwrap_err();
         insta::assert_snapshot!(error.message("Python 3.13.5").render());
+    }
+
+    /// A zip of `(path, Unix mode, data)`, made on Unix; without a mode, made elsewhere. The
+    /// mode's file type says what the entry is (a link's data is its target).
+    fn zip_of(entries: &[(&str, Option<u32>, &[u8])]) -> Vec<u8> {
+        let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        for (path, mode, data) in entries {
+            let options = zip::write::SimpleFileOptions::default();
+            let options = match mode {
+                Some(mode) => options.system(zip::System::Unix).external_attributes(mode << 16),
+                None => options.system(zip::System::Dos).external_attributes(0),
+            };
+            writer.start_file(*path, options).unwrap();
+            std::io::Write::write_all(&mut writer, data).unwrap();
+        }
+        writer.finish().unwrap().into_inner()
+    }
+
+    const MODULE: &str = "golang.org/toolchain@v0.0.1-go1.26.8.linux-amd64";
+
+    impl Sandbox {
+        fn unzip(&self, entries: &[(&str, Option<u32>, &[u8])]) -> Result<(), ArchiveError> {
+            unzip(std::io::Cursor::new(zip_of(entries)), &self.layer(), 2, LIMITS)
+        }
+    }
+
+    /// Extracts a module zip's `entries` (paths under [`MODULE`]): refused as unsafe, with
+    /// nothing written outside.
+    #[track_caller]
+    fn assert_zip_refused(entries: &[(&str, Option<u32>, &[u8])], expected_entry: &str, reason_has: &str) {
+        let sandbox = Sandbox::new();
+        let error = sandbox.unzip(entries).unwrap_err();
+        assert_unsafe(&error, expected_entry, reason_has);
+        sandbox.assert_nothing_outside();
+    }
+
+    #[test]
+    fn extracts_module_zips_without_their_two_top_components() {
+        let sandbox = Sandbox::new();
+        let path = |relative: &str| format!("{MODULE}/{relative}");
+        let (go, compile, readme, link, empty) = (
+            path("bin/go"),
+            path("pkg/tool/linux_amd64/compile"),
+            path("README.md"),
+            path("lib/current"),
+            path("misc/empty/"),
+        );
+        let zip = zip_of(&[
+            // As the module proxy serves toolchains: Unix modes, or none at all.
+            (&go, Some(S_IFREG | 0o755), b"#!go"),
+            (&compile, None, b"ELF"),
+            // Setuid and write for everyone are stripped, as from tar.
+            (&readme, Some(S_IFREG | 0o4666), b"# Go"),
+            (&link, Some(S_IFLNK | 0o777), b"../bin"),
+            (&empty, Some(S_IFDIR | 0o755), b""),
+        ]);
+        let archive = sandbox.root.path().join("outside/go.zip");
+        std::fs::write(&archive, zip).unwrap();
+
+        extract_zip(&archive, &sandbox.layer(), 2).unwrap();
+
+        std::fs::remove_file(&archive).unwrap();
+        sandbox.assert_nothing_outside();
+        let read = |path: &str| std::fs::read_to_string(sandbox.layer().join(path)).unwrap();
+        assert_eq!(read("bin/go"), "#!go");
+        assert_eq!(read("pkg/tool/linux_amd64/compile"), "ELF");
+        assert_eq!(read("README.md"), "# Go");
+        assert_eq!(read("lib/current/go"), "#!go");
+        assert!(sandbox.layer().join("misc/empty").is_dir());
+        assert_eq!(sandbox.mode("bin/go"), 0o755);
+        assert_eq!(sandbox.mode("pkg/tool/linux_amd64/compile"), 0o644);
+        assert_eq!(sandbox.mode("README.md"), 0o664);
+        assert_eq!(sandbox.mode("pkg/tool"), 0o755);
+    }
+
+    #[test]
+    fn zips_refuse_traversal_and_absolute_paths() {
+        for path in [
+            format!("{MODULE}/../../outside/x"),
+            "../outside/x".to_string(),
+            format!("{MODULE}/bin/../../../outside/x"),
+        ] {
+            assert_zip_refused(&[(&path, None, b"x")], &path, "outside its directory");
+        }
+        let sandbox = Sandbox::new();
+        let path = format!("{}/x", sandbox.outside());
+        let error = sandbox.unzip(&[(&path, None, b"x")]).unwrap_err();
+        assert_unsafe(&error, &path, "absolute");
+        sandbox.assert_nothing_outside();
+    }
+
+    #[test]
+    fn zips_refuse_links_out_and_writes_through_links() {
+        let (link, through) = (format!("{MODULE}/x"), format!("{MODULE}/x/F"));
+        let sandbox = Sandbox::new();
+        let outside = sandbox.outside();
+        let error = sandbox
+            .unzip(&[
+                (&link, Some(S_IFLNK | 0o777), outside.as_bytes()),
+                (&through, None, b"escaped"),
+            ])
+            .unwrap_err();
+        assert_unsafe(&error, &link, "absolute path");
+        sandbox.assert_nothing_outside();
+        assert_zip_refused(
+            &[(&link, Some(S_IFLNK | 0o777), b"../..")],
+            &link,
+            "outside its directory",
+        );
+        assert_zip_refused(
+            &[(&link, Some(S_IFLNK | 0o777), b"."), (&through, None, b"")],
+            &through,
+            "through `x`, a symbolic link",
+        );
+    }
+
+    #[test]
+    fn zips_refuse_devices_fifos_and_sockets() {
+        for (file_type, name) in [
+            (S_IFCHR, "character device"),
+            (S_IFBLK, "block device"),
+            (S_IFIFO, "FIFO (named pipe)"),
+            (S_IFSOCK, "socket"),
+        ] {
+            let sandbox = Sandbox::new();
+            let entry = format!("{MODULE}/dev/x");
+            let error = sandbox
+                .unzip(&[(&entry, Some(file_type | 0o644), b"")])
+                .unwrap_err();
+            assert_eq!(
+                error,
+                ArchiveError::UnsupportedEntry {
+                    entry,
+                    kind: name.into()
+                }
+            );
+            assert!(!sandbox.layer().join("dev/x").exists());
+        }
+    }
+
+    #[test]
+    fn zips_too_large_are_refused_before_writing() {
+        let sandbox = Sandbox::new();
+        let (a, b, c) = (
+            format!("{MODULE}/a"),
+            format!("{MODULE}/b"),
+            format!("{MODULE}/c"),
+        );
+        let zip = zip_of(&[(&a, None, b"1234"), (&b, None, b"1234"), (&c, None, b"1234")]);
+        let error = unzip(
+            std::io::Cursor::new(&zip),
+            &sandbox.layer(),
+            2,
+            Limits { entry: 4, total: 10 },
+        )
+        .unwrap_err();
+        assert_eq!(error, ArchiveError::TooLargeInTotal { entry: c, total: 12 });
+        assert!(!sandbox.layer().join("c").exists());
+        let error = unzip(
+            std::io::Cursor::new(&zip),
+            &sandbox.root.path().join("small"),
+            2,
+            Limits { entry: 3, total: 10 },
+        )
+        .unwrap_err();
+        assert_eq!(error, ArchiveError::TooLarge { entry: a, size: 4 });
+    }
+
+    #[test]
+    fn corrupt_zips() {
+        let dir = tempfile::tempdir().unwrap();
+        let archive = dir.path().join("broken.zip");
+        std::fs::write(&archive, b"not a zip").unwrap();
+        let error = extract_zip(&archive, &dir.path().join("out"), 2).unwrap_err();
+        assert!(matches!(error, ArchiveError::Corrupt { .. }), "{error}");
     }
 }

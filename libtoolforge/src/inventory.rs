@@ -6,7 +6,11 @@
 //! version = "3.13.5"
 //! url = "https://example.org/cpython-3.13.5-install_only.tar.gz"   # or relative to the inventory
 //! sha256 = "…"
+//! strip_components = 1   # optional: leading path components dropped in unpacking (default 1)
 //! ```
+//!
+//! The archive's format follows the URL's ending: `.zip` is a zip (Go's toolchains from the
+//! module proxy), anything else a tar.gz.
 //!
 //! A buildpack ships its production inventory (generated from upstream data) and lets operators
 //! point it at their own (self-built runtimes): an inventory fetched from a URL may use URLs
@@ -30,6 +34,22 @@ pub struct Release {
     /// Upstream's build tag, where it has one (python-build-standalone's release date).
     #[serde(default)]
     pub build: Option<String>,
+    /// How many leading path components unpacking drops: 1 for archives with one top directory
+    /// (`python/`, `node-v24.11.1-linux-x64/`), 2 for Go's module zips
+    /// (`golang.org/toolchain@v0.0.1-go1.26.8.linux-amd64/`).
+    #[serde(default = "one_top_directory")]
+    pub strip_components: usize,
+}
+
+fn one_top_directory() -> usize {
+    1
+}
+
+/// How a release's archive is packed, from its URL's ending.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArchiveFormat {
+    TarGz,
+    Zip,
 }
 
 #[derive(Debug, Deserialize)]
@@ -168,9 +188,20 @@ impl InstallError {
 }
 
 impl Release {
+    /// `.zip` (before any query) is a zip; anything else a tar.gz.
+    #[must_use]
+    pub fn archive_format(&self) -> ArchiveFormat {
+        let path = url::Url::parse(&self.url).map_or_else(|_| self.url.clone(), |url| url.path().to_string());
+        if path.to_ascii_lowercase().ends_with(".zip") {
+            ArchiveFormat::Zip
+        } else {
+            ArchiveFormat::TarGz
+        }
+    }
+
     /// Downloads the archive (checked against the sha256) and unpacks it into `destination`
-    /// without its top directory, as runtime archives are laid out (`python/`,
-    /// `node-v24.11.1-linux-x64/`). The archive itself is not kept.
+    /// without its first [`Self::strip_components`] path components. The archive itself is not
+    /// kept.
     ///
     /// # Errors
     ///
@@ -180,11 +211,15 @@ impl Release {
         downloader: &crate::download::Downloader,
         destination: &std::path::Path,
     ) -> Result<(), InstallError> {
-        let archive = std::env::temp_dir().join(format!("toolforge-{}.tar.gz", self.sha256));
+        let (extension, extract): (_, fn(_, _, _) -> _) = match self.archive_format() {
+            ArchiveFormat::TarGz => ("tar.gz", crate::archive::extract_tar_gz),
+            ArchiveFormat::Zip => ("zip", crate::archive::extract_zip),
+        };
+        let archive = std::env::temp_dir().join(format!("toolforge-{}.{extension}", self.sha256));
         downloader
             .download_verified(&self.url, &self.sha256, &archive)
             .map_err(InstallError::Download)?;
-        let unpacked = crate::archive::extract_tar_gz(&archive, destination, 1).map_err(InstallError::Unpack);
+        let unpacked = extract(&archive, destination, self.strip_components).map_err(InstallError::Unpack);
         let _ = std::fs::remove_file(&archive);
         unpacked
     }
@@ -271,6 +306,35 @@ sha256 = "cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc"
         let release = inventory.newest_matching(|v| v.minor == 14).unwrap();
         assert_eq!(release.url, "http://127.0.0.1:8123/python/cpython-3.14.1.tar.gz");
         assert_eq!(release.build.as_deref(), Some("20260101"));
+    }
+
+    #[test]
+    fn strip_components_default_to_one_top_directory() {
+        assert!(
+            inventory()
+                .releases()
+                .iter()
+                .all(|release| release.strip_components == 1)
+        );
+        let go = "[[releases]]\nversion = \"1.26.8\"\n\
+                  url = \"https://proxy.golang.org/golang.org/toolchain/@v/v0.0.1-go1.26.8.linux-amd64.zip\"\n\
+                  sha256 = \"30c2b1bf7dcc88d3eb0a1364e47ddd9128edb3110a30e8a0ef61cd5856b31de7\"\n\
+                  strip_components = 2\n";
+        let inventory = Inventory::parse(go, "go.toml", None).unwrap();
+        assert_eq!(inventory.releases()[0].strip_components, 2);
+    }
+
+    #[test]
+    fn the_archive_format_follows_the_url() {
+        let mut release = inventory().releases()[0].clone();
+        assert_eq!(release.archive_format(), ArchiveFormat::TarGz);
+        release.url =
+            "https://proxy.golang.org/golang.org/toolchain/@v/v0.0.1-go1.26.8.linux-amd64.zip".into();
+        assert_eq!(release.archive_format(), ArchiveFormat::Zip);
+        release.url = "http://127.0.0.1:8123/go/go1.26.8.ZIP?token=x".into();
+        assert_eq!(release.archive_format(), ArchiveFormat::Zip);
+        release.url = "http://127.0.0.1:8123/go/zip/go1.26.8.tar.gz".into();
+        assert_eq!(release.archive_format(), ArchiveFormat::TarGz);
     }
 
     #[test]

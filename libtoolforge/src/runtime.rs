@@ -46,6 +46,10 @@ pub struct Runtime {
     /// removed after installing; relative to the layer, `*` matching within one component
     /// (`lib/python3.*/idlelib`).
     pub leave_out: &'static [&'static str],
+    /// Files of the installed runtime made executable (0755) after unpacking, before
+    /// [`Self::leave_out`]: for archives that carry no modes (Go's module zips); patterns as in
+    /// [`Self::leave_out`] (`pkg/tool/*/*`). Empty for archives that keep their modes.
+    pub executables: &'static [&'static str],
 }
 
 impl Runtime {
@@ -165,6 +169,7 @@ impl Runtime {
             sha256: release.sha256.clone(),
             stack: crate::stack::key(&context.target),
             left_out: self.leave_out.iter().map(ToString::to_string).collect(),
+            executables: self.executables.iter().map(ToString::to_string).collect(),
         };
         let (layer, cache) = cached_layer(context, self.layer.clone(), true, launch, &key)?;
         if let Some(line) = cache.describe(&format!("{name} {version}")) {
@@ -185,13 +190,15 @@ impl Runtime {
             }))
         })?;
         output.detail(&format!("Installed {name} {version}"));
-        let left_out = leave_out(&layer.path(), self.leave_out).map_err(|error| {
+        let unpack_error = |error| {
             libcnb::Error::BuildpackError(B::Error::from(RuntimeError::Install {
                 runtime: name,
                 version: version.clone(),
                 error: InstallError::Unpack(error),
             }))
-        })?;
+        };
+        make_executable(&layer.path(), self.executables).map_err(unpack_error)?;
+        let left_out = leave_out(&layer.path(), self.leave_out).map_err(unpack_error)?;
         if !left_out.is_empty() {
             output.detail(&format!(
                 "Left out, as nothing uses them: {} ({})",
@@ -225,23 +232,8 @@ impl LeftOut {
 ///
 /// When a matched path cannot be removed.
 pub fn leave_out(layer: &Path, patterns: &[&str]) -> Result<LeftOut, ArchiveError> {
-    let mut matched = Vec::new();
-    for pattern in patterns {
-        let mut found = vec![layer.to_path_buf()];
-        for component in pattern.split('/') {
-            found = found
-                .iter()
-                .flat_map(|dir| std::fs::read_dir(dir).into_iter().flatten().flatten())
-                .filter(|entry| component_matches(component, &entry.file_name().to_string_lossy()))
-                .map(|entry| entry.path())
-                .collect();
-        }
-        matched.extend(found);
-    }
-    matched.sort();
-    matched.dedup();
     let mut left_out = LeftOut::default();
-    for path in matched {
+    for path in matching_paths(layer, patterns) {
         let io_error = |error: std::io::Error| ArchiveError::Io {
             path: path.clone(),
             message: error.to_string(),
@@ -260,6 +252,52 @@ pub fn leave_out(layer: &Path, patterns: &[&str]) -> Result<LeftOut, ArchiveErro
             .push(path.strip_prefix(layer).unwrap_or(&path).display().to_string());
     }
     Ok(left_out)
+}
+
+/// Makes the regular files in `layer` that `patterns` match (`*` within one component)
+/// executable: mode 0755. Directories and links matched are left alone; patterns that match
+/// nothing are fine.
+///
+/// Go's module zips carry no modes by definition, so the go command marks a downloaded
+/// toolchain's programs executable itself: `pkg/tool`, `lib`'s `go_*_*_exec`, `bin` (see
+/// `allowExec` in Go's src/cmd/go/internal/toolchain/select.go).
+///
+/// # Errors
+///
+/// When a matched file's mode cannot be changed.
+pub fn make_executable(layer: &Path, patterns: &[&str]) -> Result<(), ArchiveError> {
+    use std::os::unix::fs::PermissionsExt;
+    for path in matching_paths(layer, patterns) {
+        if path.symlink_metadata().is_ok_and(|metadata| metadata.is_file()) {
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).map_err(|error| {
+                ArchiveError::Io {
+                    path: path.clone(),
+                    message: error.to_string(),
+                }
+            })?;
+        }
+    }
+    Ok(())
+}
+
+/// The paths in `layer` that `patterns` match, sorted, each once.
+fn matching_paths(layer: &Path, patterns: &[&str]) -> Vec<std::path::PathBuf> {
+    let mut matched = Vec::new();
+    for pattern in patterns {
+        let mut found = vec![layer.to_path_buf()];
+        for component in pattern.split('/') {
+            found = found
+                .iter()
+                .flat_map(|dir| std::fs::read_dir(dir).into_iter().flatten().flatten())
+                .filter(|entry| component_matches(component, &entry.file_name().to_string_lossy()))
+                .map(|entry| entry.path())
+                .collect();
+        }
+        matched.extend(found);
+    }
+    matched.sort();
+    matched.dedup();
+    matched
 }
 
 /// Whether a file name matches one component of a pattern, where `*` matches any run of
@@ -292,6 +330,10 @@ pub struct RuntimeLayerKey {
     /// layers made before it existed.
     #[serde(default)]
     pub left_out: Vec<String>,
+    /// [`Runtime::executables`]: a layer whose files were made executable by other patterns is
+    /// another layer. Empty in layers made before it existed.
+    #[serde(default)]
+    pub executables: Vec<String>,
 }
 
 impl LayerKey for RuntimeLayerKey {
@@ -302,6 +344,7 @@ impl LayerKey for RuntimeLayerKey {
             sha256,
             stack,
             left_out,
+            executables,
         } = self;
         [
             change("runtime", runtime, &current.runtime),
@@ -312,6 +355,8 @@ impl LayerKey for RuntimeLayerKey {
                 .then(|| format!("the {runtime} archive changed")),
             change("stack", stack, &current.stack),
             (left_out != &current.left_out).then(|| format!("what the {runtime} layer leaves out changed")),
+            (executables != &current.executables)
+                .then(|| format!("what the {runtime} layer makes executable changed")),
         ]
         .into_iter()
         .flatten()
@@ -428,6 +473,7 @@ mod tests {
             version_group: |version| format!("{}.{}", version.major, version.minor),
             how_to_pin: "pin one in .lang-version",
             leave_out: &[],
+            executables: &[],
         }
     }
 
@@ -438,6 +484,7 @@ mod tests {
             sha256: sha256.into(),
             stack: "debian 13 amd64".into(),
             left_out: vec!["bin/pip*".into()],
+            executables: Vec::new(),
         }
     }
 
@@ -490,6 +537,52 @@ mod tests {
         assert!(root.join("lib/python3.13/site-packages/pipx_not_pip").exists());
         assert!(root.join("lib/python3.13/json").exists());
         assert!(leave_out(root, &["lib/python3.*/idlelib"]).unwrap().is_empty());
+    }
+
+    #[test]
+    fn makes_the_files_the_patterns_match_executable() {
+        use std::os::unix::fs::PermissionsExt;
+        let layer = tempfile::tempdir().unwrap();
+        let root = layer.path();
+        for dir in ["bin", "pkg/tool/linux_amd64", "pkg/include", "src"] {
+            std::fs::create_dir_all(root.join(dir)).unwrap();
+        }
+        for file in [
+            "bin/go",
+            "bin/gofmt",
+            "pkg/tool/linux_amd64/compile",
+            "pkg/include/asm.h",
+            "src/go.mod",
+        ] {
+            std::fs::write(root.join(file), "").unwrap();
+            std::fs::set_permissions(root.join(file), std::fs::Permissions::from_mode(0o444)).unwrap();
+        }
+        std::os::unix::fs::symlink("../src/go.mod", root.join("bin/link")).unwrap();
+
+        make_executable(root, &["bin/*", "pkg/tool/*/*", "misc/*"]).unwrap();
+
+        let mode = |path: &str| std::fs::metadata(root.join(path)).unwrap().permissions().mode() & 0o7777;
+        assert_eq!(mode("bin/go"), 0o755);
+        assert_eq!(mode("bin/gofmt"), 0o755);
+        assert_eq!(mode("pkg/tool/linux_amd64/compile"), 0o755);
+        assert_eq!(mode("pkg/tool/linux_amd64"), 0o755, "directories keep their mode");
+        assert_eq!(mode("pkg/include/asm.h"), 0o444);
+        assert_eq!(mode("src/go.mod"), 0o444, "not through a link");
+    }
+
+    #[test]
+    fn a_change_of_what_is_made_executable_makes_the_layer_again() {
+        let mut current = key("1.26.8", "a");
+        current.executables.push("bin/*".into());
+        assert_eq!(
+            key("1.26.8", "a").changes(&current),
+            ["what the Python layer makes executable changed"]
+        );
+        let before: RuntimeLayerKey = toml::from_str(
+            "runtime = \"Python\"\nversion = \"3.13.5\"\nsha256 = \"a\"\nstack = \"debian 13 amd64\"\n",
+        )
+        .unwrap();
+        assert!(before.executables.is_empty() && before.left_out.is_empty());
     }
 
     #[test]

@@ -397,7 +397,7 @@ mod tests {
     #[test]
     fn the_workspace_manifest_takes_a_member() {
         let manifest = include_str!("../../Cargo.toml");
-        let edited = add_workspace_member(manifest, "buildpacks/go").unwrap();
+        let edited = add_workspace_member(manifest, "buildpacks/ruby").unwrap();
         let members = edited.parse::<Table>().unwrap()["workspace"]["members"].clone();
         let members: Vec<&str> = members
             .as_array()
@@ -405,7 +405,7 @@ mod tests {
             .iter()
             .filter_map(Value::as_str)
             .collect();
-        assert!(members.contains(&"buildpacks/go"), "{members:?}");
+        assert!(members.contains(&"buildpacks/ruby"), "{members:?}");
         assert_eq!(edited.lines().count(), manifest.lines().count() + 1);
     }
 
@@ -430,7 +430,7 @@ mod tests {
     #[test]
     fn the_builder_takes_the_buildpack_and_its_group_before_the_procfile_only_one() {
         let builder = include_str!("../../builder/builder.toml");
-        let name = Name::parse("go").unwrap();
+        let name = Name::parse("ruby").unwrap();
         let edited = add_to_builder(builder, &name).unwrap();
 
         let table = edited.parse::<Table>().unwrap();
@@ -440,11 +440,11 @@ mod tests {
             .iter()
             .map(|entry| entry["id"].as_str().unwrap())
             .collect();
-        let go = entries.iter().position(|id| *id == "toolforge/go").unwrap();
+        let go = entries.iter().position(|id| *id == "toolforge/ruby").unwrap();
         assert_eq!(entries[go + 1], "toolforge/procfile", "{entries:?}");
         assert_eq!(
             table["buildpacks"][go]["uri"].as_str(),
-            Some("libcnb:toolforge/go")
+            Some("libcnb:toolforge/ruby")
         );
 
         let before = groups(builder);
@@ -455,7 +455,7 @@ mod tests {
             after[before.len() - 1],
             [
                 "toolforge/apt",
-                "toolforge/go",
+                "toolforge/ruby",
                 "toolforge/procfile",
                 "toolforge/toolforge"
             ]
@@ -471,13 +471,13 @@ mod tests {
         }
         assert!(
             edited.contains(
-                "uri = \"libcnb:toolforge/php\"\n\n[[buildpacks]]\nid = \"toolforge/go\"\n\
-                 uri = \"libcnb:toolforge/go\"\n\n[[buildpacks]]\nid = \"toolforge/procfile\"\n"
+                "uri = \"libcnb:toolforge/go\"\n\n[[buildpacks]]\nid = \"toolforge/ruby\"\n\
+                 uri = \"libcnb:toolforge/ruby\"\n\n[[buildpacks]]\nid = \"toolforge/procfile\"\n"
             ),
             "{edited}"
         );
         assert!(
-            edited.contains("id = \"toolforge/toolforge\"\n\n# A Go tool: what toolforge/go detects"),
+            edited.contains("id = \"toolforge/toolforge\"\n\n# A Ruby tool: what toolforge/ruby detects"),
             "{edited}"
         );
         assert!(

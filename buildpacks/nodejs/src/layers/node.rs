@@ -27,6 +27,7 @@ pub(crate) fn runtime() -> Runtime {
         how_to_pin: "pin a range in package.json's engines.node",
         // Documentation; the headers (include/) stay: node-gyp compiles native modules with them.
         leave_out: &["CHANGELOG.md", "README.md", "share/doc", "share/man"],
+        executables: &[],
     }
 }
 

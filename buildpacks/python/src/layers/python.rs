@@ -25,6 +25,7 @@ pub(crate) fn runtime() -> Runtime {
             "lib/python3.*/idlelib",
             "lib/python3.*/turtledemo",
         ],
+        executables: &[],
     }
 }
 
