@@ -344,48 +344,21 @@ pub(crate) fn newest_patches(releases: &[String], minors: usize) -> Vec<String> 
     chosen
 }
 
-/// Checks a toolchain inventory as the buildpack will read it: every release has an `X.Y.Z`
-/// version, a URL, a sha256 of 64 hex digits and the toolchain's strip count, and nothing else.
-/// Returns the number of releases.
-///
-/// (libtoolforge's `Inventory` learns the strip count with the Go buildpack; until then this is
-/// the check.)
+/// Checks a toolchain inventory as the buildpack reads it (libtoolforge's `Inventory`, relative
+/// URLs against a placeholder base), and that every release strips the module zip's two-component
+/// prefix. Returns the number of releases.
 pub(crate) fn check_toolchain_inventory(text: &str) -> anyhow::Result<usize> {
-    #[derive(Deserialize)]
-    #[serde(deny_unknown_fields)]
-    struct File {
-        releases: Vec<toml::Table>,
-    }
-    let file: File = toml::from_str(text).context("not an inventory")?;
-    if file.releases.is_empty() {
-        bail!("no releases");
-    }
-    for release in &file.releases {
-        let text_field = |key: &str| release.get(key).and_then(toml::Value::as_str);
-        let version = text_field("version").context("a release without a version")?;
-        version_key(version).with_context(|| format!("the version `{version}` is not X.Y.Z"))?;
-        if text_field("url").is_none_or(str::is_empty) {
-            bail!("{version} has no URL");
-        }
-        if !text_field("sha256")
-            .is_some_and(|sha256| sha256.len() == 64 && sha256.bytes().all(|byte| byte.is_ascii_hexdigit()))
-        {
-            bail!("the sha256 of {version} is not 64 hex digits");
-        }
-        let strip = release
-            .get(STRIP_COMPONENTS_KEY)
-            .and_then(toml::Value::as_integer);
-        if strip != i64::try_from(TOOLCHAIN_STRIP_COMPONENTS).ok() {
-            bail!("{version} does not have {STRIP_COMPONENTS_KEY} = {TOOLCHAIN_STRIP_COMPONENTS}");
-        }
-        if let Some(unknown) = release
-            .keys()
-            .find(|key| !["version", "url", "sha256", STRIP_COMPONENTS_KEY].contains(&key.as_str()))
-        {
-            bail!("{version} has the unknown key `{unknown}`");
+    let inventory =
+        libtoolforge::inventory::Inventory::parse(text, "inventory.toml", Some("http://127.0.0.1/go/"))?;
+    for release in inventory.releases() {
+        if release.strip_components != TOOLCHAIN_STRIP_COMPONENTS {
+            bail!(
+                "{} does not have {STRIP_COMPONENTS_KEY} = {TOOLCHAIN_STRIP_COMPONENTS}",
+                release.version
+            );
         }
     }
-    Ok(file.releases.len())
+    Ok(inventory.releases().len())
 }
 
 #[cfg(test)]
@@ -550,18 +523,20 @@ mod tests {
             "a".repeat(64)
         );
         assert_eq!(check_toolchain_inventory(&good).unwrap(), 1);
-        for (bad, why) in [
-            (good.replace("strip_components = 2\n", ""), "strip_components"),
-            (good.replace("= 2", "= 1"), "strip_components"),
-            (good.replace("1.27.4", "1.27"), "X.Y.Z"),
-            (good.replace(&"a".repeat(64), "abc"), "sha256"),
-            (good.replace("url = \"x.zip\"", "url = \"\""), "URL"),
-            (format!("{good}build = \"x\"\n"), "unknown key `build`"),
-            ("releases = []\n".to_string(), "no releases"),
-            ("[releases]\n".to_string(), "not an inventory"),
+        for bad in [
+            good.replace("strip_components = 2\n", ""),
+            good.replace("= 2", "= 1"),
         ] {
             let error = check_toolchain_inventory(&bad).unwrap_err().to_string();
-            assert!(error.contains(why), "{why}: {error}");
+            assert!(error.contains("strip_components = 2"), "{error}");
+        }
+        // The rest is libtoolforge's Inventory, as the buildpack reads it.
+        for bad in [
+            good.replace("1.27.4", "1.27"),
+            good.replace(&"a".repeat(64), "abc"),
+            "[releases]\n".to_string(),
+        ] {
+            assert!(check_toolchain_inventory(&bad).is_err(), "{bad}");
         }
     }
 }

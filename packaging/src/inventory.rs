@@ -221,7 +221,7 @@ mod tests {
 
     #[test]
     fn committed_inventories_parse() {
-        for runtime in RUNTIMES {
+        for runtime in RUNTIMES.into_iter().chain([GO]) {
             let path = inventory_path(runtime).unwrap();
             let text = std::fs::read_to_string(&path).unwrap();
             let inventory = Inventory::parse(&text, &path.display().to_string(), None).unwrap();

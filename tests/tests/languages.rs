@@ -4,25 +4,29 @@
 
 use toolforge_tests::{Image, Run, app_with_files, build};
 
-/// A Go tool as a new user would try it: the Procfile starts a binary nothing builds.
-const GO_APP: [(&str, &[u8]); 3] = [
-    ("go.mod", b"module example.org/mytool\n\ngo 1.25\n"),
+/// A Java tool as a new user would try it: the Procfile starts a jar nothing builds.
+const JAVA_APP: [(&str, &[u8]); 3] = [
     (
-        "main.go",
-        b"package main\n\nimport \"fmt\"\n\nfunc main() { fmt.Println(\"hello\") }\n",
+        "pom.xml",
+        b"<project>\n  <modelVersion>4.0.0</modelVersion>\n  <groupId>org.example</groupId>\n  \
+          <artifactId>mytool</artifactId>\n  <version>1.0</version>\n</project>\n",
     ),
-    ("Procfile", b"web: ./mytool\n"),
+    (
+        "Main.java",
+        b"public class Main { public static void main(String[] args) { System.out.println(\"hello\"); } }\n",
+    ),
+    ("Procfile", b"web: java -jar target/mytool-1.0.jar\n"),
 ];
 
 #[test]
-fn a_go_app_with_a_procfile_fails_with_its_file_and_the_way_out() {
-    let app = app_with_files(&GO_APP);
-    let built = build(app.path(), "unbuilt-go");
+fn a_java_app_with_a_procfile_fails_with_its_file_and_the_way_out() {
+    let app = app_with_files(&JAVA_APP);
+    let built = build(app.path(), "unbuilt-java");
     drop(Image(built.image.clone()));
     built.assert_one_error(&[
-        "! ERROR: Go apps are not built by this builder yet (go.mod)",
-        "This app has go.mod, which makes it a Go app",
-        "Node.js, PHP, Python apps",
+        "! ERROR: Java apps are not built by this builder yet (pom.xml)",
+        "This app has pom.xml, which makes it a Java app",
+        "Go, Node.js, PHP, Python apps",
         "[org.toolforge.languages]",
         "allow-unbuilt-languages = true",
     ]);
@@ -45,11 +49,11 @@ fn a_ruby_app_with_a_procfile_fails_with_its_file() {
 
 #[test]
 fn allow_unbuilt_languages_builds_from_the_procfile_alone() {
-    let mut files = GO_APP.to_vec();
+    let mut files = JAVA_APP.to_vec();
     files.retain(|(name, _)| *name != "Procfile");
     files.push((
         "Procfile",
-        b"web: ./mytool\nhello: echo hello from the Procfile\n",
+        b"web: java -jar target/mytool-1.0.jar\nhello: echo hello from the Procfile\n",
     ));
     files.push((
         "project.toml",
@@ -59,7 +63,7 @@ fn allow_unbuilt_languages_builds_from_the_procfile_alone() {
     let built = build(app.path(), "unbuilt-allowed").expect_success();
     let image = Image(built.image.clone());
     built.assert_output_contains("No language was built: the processes run the run image's programs");
-    built.assert_output_contains("go.mod (Go) is not built: allow-unbuilt-languages is set");
+    built.assert_output_contains("pom.xml (Java) is not built: allow-unbuilt-languages is set");
     let (code, stdout, stderr) = Run::toolforge(&image.0).launcher(&["hello"]).output();
     assert_eq!(
         (code, stdout.as_str()),
@@ -71,16 +75,16 @@ fn allow_unbuilt_languages_builds_from_the_procfile_alone() {
 #[test]
 fn a_stated_language_the_builder_lacks_names_its_line() {
     let app = app_with_files(&[
-        ("Procfile", b"web: ./mytool\n"),
+        ("Procfile", b"web: java -jar target/mytool-1.0.jar\n"),
         (
             "project.toml",
-            b"[_]\nschema-version = \"0.2\"\n\n[org.toolforge.languages]\ngo = true\n",
+            b"[_]\nschema-version = \"0.2\"\n\n[org.toolforge.languages]\njava = true\n",
         ),
     ]);
-    let built = build(app.path(), "stated-go");
+    let built = build(app.path(), "stated-java");
     drop(Image(built.image.clone()));
     built.assert_one_error(&[
-        "! ERROR: Go apps are not built by this builder yet (project.toml, line 5)",
-        "project.toml states `go = true`",
+        "! ERROR: Java apps are not built by this builder yet (project.toml, line 5)",
+        "project.toml states `java = true`",
     ]);
 }

@@ -188,10 +188,10 @@ mod tests {
         insta::assert_snapshot!(
             error_message(&ToolforgeBuildpackError::Languages(LanguagesError::Unbuilt {
                 found: vec![crate::built_languages::UnbuiltFile {
-                    file: "go.mod".into(),
-                    language: "Go",
+                    file: "pom.xml".into(),
+                    language: "Java",
                 }],
-                builder_languages: "Node.js, PHP, Python".into(),
+                builder_languages: "Go, Node.js, PHP, Python".into(),
             }))
             .render()
         );
