@@ -2,14 +2,17 @@
 //! the same app built by a builder whose only buildpack does nothing, so the lifecycle's, pack's
 //! and the stack's own cost. Prints a table; asserts nothing.
 //!
-//! `cargo run --release -p toolforge-tests --bin bench [--runs N] [--keep] [FIXTURE…]`
-//! (`--keep`: the last image of each fixture stays, to look into; its name is printed).
+//! `cargo run --release -p toolforge-tests --bin bench [--runs N] [--keep] [--edit FILE] [FIXTURE…]`
+//! (`--keep`: the last image of each fixture stays, to look into; its name is printed.
+//! `--edit FILE`: a third build after appending a comment line to the fixture's FILE, timed as
+//! "warm, one-line change"; FILE must take `#` or `//` comments as its name says.)
 //! (after `cargo packaging builder`).
 
 use packaging::stack::read_config;
 use packaging::{builder, buildpacks, cnb_tools, paths};
+use std::path::Path;
 use std::time::Duration;
-use toolforge_tests::{Build, Image, docker, fixture, mirror_args, pack_build, unique_image_name};
+use toolforge_tests::{Build, Image, docker, fixture_copy, mirror_args, pack_build, unique_image_name};
 
 const FLOOR_BUILDER: &str = "toolforge-test/builder-floor:latest";
 const DEFAULT_FIXTURES: [&str; 6] = [
@@ -21,40 +24,92 @@ const DEFAULT_FIXTURES: [&str; 6] = [
     "php-composer",
 ];
 
-fn main() {
-    let mut args: Vec<String> = std::env::args().skip(1).collect();
-    let runs = match args.iter().position(|arg| arg == "--runs") {
-        Some(index) => {
-            let runs = args.get(index + 1).and_then(|n| n.parse().ok()).unwrap_or(3);
-            args.drain(index..=index + 1);
-            runs
+/// The command line.
+struct Options {
+    runs: usize,
+    keep: bool,
+    edit: Option<String>,
+    fixtures: Vec<String>,
+}
+
+impl Options {
+    fn parse() -> Self {
+        let mut args: Vec<String> = std::env::args().skip(1).collect();
+        let mut value_of = |flag: &str| {
+            let index = args.iter().position(|arg| arg == flag)?;
+            let value = args.get(index + 1).cloned();
+            args.drain(index..(index + 2).min(args.len()));
+            value
+        };
+        let runs = value_of("--runs").and_then(|n| n.parse().ok()).unwrap_or(3);
+        let edit = value_of("--edit");
+        let keep = args.iter().any(|arg| arg == "--keep");
+        args.retain(|arg| arg != "--keep");
+        let fixtures = if args.is_empty() {
+            DEFAULT_FIXTURES.iter().map(ToString::to_string).collect()
+        } else {
+            args
+        };
+        Self {
+            runs,
+            keep,
+            edit,
+            fixtures,
         }
-        None => 3,
-    };
-    let keep = args.iter().any(|arg| arg == "--keep");
-    args.retain(|arg| arg != "--keep");
-    let fixtures: Vec<String> = if args.is_empty() {
-        DEFAULT_FIXTURES.iter().map(ToString::to_string).collect()
-    } else {
-        args
-    };
+    }
+}
+
+/// Appends a comment line to `file` of `app`, then rebuilds `image`.
+fn edit_and_build(app: &Path, file: &str, image: &str, args: &[&str], run: usize) -> Duration {
+    let hash_comments = Path::new(file).extension().is_some_and(|extension| {
+        ["py", "rb", "toml", "txt"]
+            .iter()
+            .any(|known| extension.eq_ignore_ascii_case(known))
+    });
+    let comment = if hash_comments { "#" } else { "//" };
+    let path = app.join(file);
+    let text = std::fs::read_to_string(&path).expect("the file to edit");
+    std::fs::write(
+        &path,
+        format!("{text}{comment} bench: a one-line change ({run})\n"),
+    )
+    .expect("the edited file");
+    timed(pack_build(app, image, &toolforge_tests::builder(), args))
+}
+
+fn main() {
+    let Options {
+        runs,
+        keep,
+        edit,
+        fixtures,
+    } = Options::parse();
 
     create_floor_builder();
     println!(
         "Build timings: median of {runs} runs each (pack {}, lifecycle from builder/builder.toml)\n",
         cnb_tools::PACK_VERSION
     );
+    let edited = edit.as_ref().map_or(String::new(), |file| {
+        format!(" warm, one-line change to {file} |")
+    });
     println!(
-        "| fixture | cold build | warm rebuild (no change) | floor: no-op cold | floor: no-op warm | image size |"
+        "| fixture | cold build | warm rebuild (no change) |{edited} floor: no-op cold | floor: no-op warm | image size |"
     );
-    println!("|---|---|---|---|---|---|");
+    println!(
+        "|---|---|---|{}---|---|---|",
+        if edit.is_some() { "---|" } else { "" }
+    );
     for name in &fixtures {
-        let app = fixture(name);
+        // A copy: --edit changes it.
+        let copy = fixture_copy(name);
+        let app = copy.path();
         // Runtimes come from the self-built mirrors, through the host network.
         let mirror_args = mirror_args();
         let args: Vec<&str> = mirror_args.iter().map(String::as_str).collect();
         let mut cold = Vec::new();
         let mut warm = Vec::new();
+        let mut changed = Vec::new();
         let mut floor_cold = Vec::new();
         let mut floor_warm = Vec::new();
         let mut size = 0;
@@ -62,21 +117,24 @@ fn main() {
         for run in 0..runs {
             let image = Image(unique_image_name(&format!("bench-{name}")));
             cold.push(timed(pack_build(
-                &app,
+                app,
                 &image.0,
                 &toolforge_tests::builder(),
                 &args,
             )));
             warm.push(timed(pack_build(
-                &app,
+                app,
                 &image.0,
                 &toolforge_tests::builder(),
                 &args,
             )));
             size = image_size(&image.0);
+            if let Some(file) = &edit {
+                changed.push(edit_and_build(app, file, &image.0, &args, run));
+            }
             let floor = Image(unique_image_name(&format!("bench-floor-{name}")));
-            floor_cold.push(timed(pack_build(&app, &floor.0, FLOOR_BUILDER, &args)));
-            floor_warm.push(timed(pack_build(&app, &floor.0, FLOOR_BUILDER, &args)));
+            floor_cold.push(timed(pack_build(app, &floor.0, FLOOR_BUILDER, &args)));
+            floor_warm.push(timed(pack_build(app, &floor.0, FLOOR_BUILDER, &args)));
             if keep && run + 1 == runs {
                 kept = Some(image.0.clone());
                 // Not removed when it drops: the caller looks into it.
@@ -86,8 +144,13 @@ fn main() {
         if let Some(kept) = &kept {
             eprintln!("kept image: {kept}");
         }
+        let changed = if changed.is_empty() {
+            String::new()
+        } else {
+            format!(" {} |", median(&mut changed))
+        };
         println!(
-            "| {name} | {} | {} | {} | {} | {} MB |",
+            "| {name} | {} | {} |{changed} {} | {} | {} MB |",
             median(&mut cold),
             median(&mut warm),
             median(&mut floor_cold),
