@@ -25,11 +25,14 @@ const IDENTITY_ON_NFS: [&str; 5] = [
 ];
 
 /// The identity fixture (a Python tool using only the standard library), built once for all the
-/// tests of this file, under a fixed name that the next run replaces.
+/// tests of this file, under a fixed name that the next run replaces. The last run's image and
+/// caches are removed first: made by another builder, they are not this run's to reuse (the
+/// exporter's layer reuse then failed with "invalid diffID").
 fn identity_image() -> &'static str {
     static IMAGE: OnceLock<String> = OnceLock::new();
     IMAGE.get_or_init(|| {
         let image = "toolforge-test/toolforge-identity".to_string();
+        toolforge_tests::remove_image(&image);
         let built = mirrored_build_into(&fixture("toolforge-identity"), &image, &[]).expect_success();
         built.assert_output_contains("Toolforge runtime environment");
         image
