@@ -24,9 +24,17 @@ COPY slim.dpkg.cfg /etc/dpkg/dpkg.cfg.d/toolforge-slim
 # Extra certificate authorities (sites behind a TLS-inspecting proxy); empty by default.
 COPY ca-certificates/ /usr/local/share/ca-certificates/toolforge/
 COPY install-packages packages/run.txt /usr/local/lib/toolforge-stack/
+# The same authorities for Java: Debian's JDKs read /etc/ssl/certs/java/cacerts, which Debian's
+# ca-certificates-java would make by running Java. OpenSSL writes it instead (-jdktrust marks
+# each certificate as trusted for the JDK; unencrypted, so it needs no password; OpenSSL makes
+# it readable by root only, and every uid needs it).
 RUN /usr/local/lib/toolforge-stack/install-packages /usr/local/lib/toolforge-stack/run.txt \
  && sed -i 's/^# *\(en_US.UTF-8 UTF-8\)/\1/' /etc/locale.gen && locale-gen \
  && update-ca-certificates \
+ && mkdir -p /etc/ssl/certs/java \
+ && openssl pkcs12 -export -nokeys -in /etc/ssl/certs/ca-certificates.crt -jdktrust anyExtendedKeyUsage \
+            -certpbe NONE -nomac -passout pass: -out /etc/ssl/certs/java/cacerts \
+ && chmod 644 /etc/ssl/certs/java/cacerts \
  && sed -ri 's/^(passwd|group):.*/\1: files sss/' /etc/nsswitch.conf \
  && grep -q '^passwd: files sss$' /etc/nsswitch.conf && grep -q '^group: files sss$' /etc/nsswitch.conf \
  && groupadd --gid "${RUN_GID}" toolforge \

@@ -338,7 +338,7 @@ fn stated_languages_override_detection_and_a_typo_names_its_line() {
     drop(Image(built.image.clone()));
     built.assert_one_error(&[
         "! ERROR: Unknown language in [org.toolforge.languages] (project.toml, line 3)",
-        "`nodjs` is not a language this builder builds. Its languages are: go, nodejs, php, python.",
+        "`nodjs` is not a language this builder builds. Its languages are: go, java, nodejs, php, python.",
     ]);
 }
 

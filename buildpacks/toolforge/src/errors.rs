@@ -188,10 +188,10 @@ mod tests {
         insta::assert_snapshot!(
             error_message(&ToolforgeBuildpackError::Languages(LanguagesError::Unbuilt {
                 found: vec![crate::built_languages::UnbuiltFile {
-                    file: "pom.xml".into(),
-                    language: "Java",
+                    file: "Gemfile".into(),
+                    language: "Ruby",
                 }],
-                builder_languages: "Go, Node.js, PHP, Python".into(),
+                builder_languages: "Go, Java, Node.js, PHP, Python".into(),
             }))
             .render()
         );
