@@ -104,6 +104,16 @@ fn plain_maven_asking_for_25_in_pom_xml() {
     let web = serve(&image);
     let body = assert_java_index(&web, "java-maven-plain", 25);
     assert!(reported(&body, "max_heap_mib") > 300, "{body}");
+    drop(web);
+    // The tool's own JAVA_TOOL_OPTIONS wins over the buildpack's default.
+    let web = Run::toolforge(&image.0)
+        .process("web")
+        .read_only()
+        .memory("512m")
+        .env("JAVA_TOOL_OPTIONS", "-Xmx64m")
+        .start();
+    let body = assert_java_index(&web, "java-maven-plain", 25);
+    assert!(reported(&body, "max_heap_mib") <= 64, "{body}");
 }
 
 #[test]
@@ -157,4 +167,18 @@ fn bad_java_apps_fail_with_one_error_each() {
         drop(Image(built.image.clone()));
         built.assert_one_error(expected);
     }
+}
+
+#[test]
+fn gradle_runs_the_apps_wrapper_and_says_when_it_cannot_download_gradle() {
+    let built = mirrored_build(&fixture("java-gradle-unreachable"), "java-gradle");
+    drop(Image(built.image.clone()));
+    built.assert_output_contains("Java 21 (21 from the toolchain's languageVersion in build.gradle)");
+    built.assert_output_contains("Building with Gradle (Java 21)");
+    built.assert_output_contains("Downloading http://127.0.0.1:9/gradle-8.14.3-bin.zip");
+    built.assert_one_error(&[
+        "The Gradle wrapper could not download Gradle (gradle/wrapper/gradle-wrapper.properties)",
+        "java.net.ConnectException",
+        "distributionUrl",
+    ]);
 }

@@ -225,6 +225,30 @@ fn extra_certificate_authorities_are_trusted_in_both_images() {
     }
 }
 
+/// Java's trust store (`/etc/ssl/certs/java/cacerts`, where Debian's JDKs look) holds every
+/// certificate of the system store, each marked trusted for the JDK, and any uid reads it.
+#[test]
+fn javas_trust_store_is_the_system_store_for_every_uid() {
+    let config = read_config().expect("stacks/stack.toml");
+    let count = r#"grep -c "BEGIN CERTIFICATE" /etc/ssl/certs/ca-certificates.crt
+        store=$(openssl pkcs12 -in /etc/ssl/certs/java/cacerts -nokeys -passin pass:)
+        echo "$store" | grep -c "BEGIN CERTIFICATE"
+        echo "$store" | grep -c "Trusted key usage""#;
+    for image in [&config.images.run, &config.images.build] {
+        let counts = run_in(image, Some("52503:52503"), count, "");
+        let counts: Vec<u32> = counts
+            .lines()
+            .filter_map(|line| line.trim().parse().ok())
+            .collect();
+        assert_eq!(counts.len(), 3, "{image}: {counts:?}");
+        assert!(counts[0] > 100, "{image}: {counts:?}");
+        assert!(
+            counts.iter().all(|count| *count == counts[0]),
+            "{image}: {counts:?}"
+        );
+    }
+}
+
 #[test]
 fn build_image_keeps_the_run_image_package_list() {
     let config = read_config().expect("stacks/stack.toml");

@@ -88,10 +88,7 @@ pub(crate) fn error_message(error: &JavaBuildpackError) -> ErrorMessage {
         .at(Location::file(file))
         .fix("run `gradle wrapper` in the project and commit gradlew, gradlew.bat and the gradle/wrapper directory (gradle-wrapper.jar too: check .gitignore)."),
         JavaBuildpackError::Gradle(error) => {
-            let cannot_download = ["Could not install Gradle distribution", "Downloading https://services.gradle.org", "java.net.UnknownHostException", "java.net.ConnectException"]
-                .iter()
-                .any(|sign| error.output_tail.contains(sign))
-                && !error.output_tail.contains("Welcome to Gradle");
+            let cannot_download = gradle::wrapper_could_not_download(&error.output_tail);
             if cannot_download {
                 error
                     .message(
@@ -153,8 +150,8 @@ mod tests {
     fn gradle_cannot_download() {
         insta::assert_snapshot!(
             error_message(&JavaBuildpackError::Gradle(failed(
-                "sh gradlew --no-daemon --console=plain build -x test",
-                "Downloading https://services.gradle.org/distributions/gradle-8.14.3-bin.zip\nException in thread \"main\" java.net.UnknownHostException: services.gradle.org"
+                "sh ./gradlew --no-daemon --console=plain build -x test",
+                "Downloading https://services.gradle.org/distributions/gradle-8.14.3-bin.zip\n\nException in thread \"main\" java.net.UnknownHostException: services.gradle.org"
             )))
             .render()
         );

@@ -40,7 +40,7 @@ pub(crate) fn command(
 ) -> Command {
     shell
         .current_dir(app_dir)
-        .arg(WRAPPER)
+        .arg(format!("./{WRAPPER}"))
         .args(["--no-daemon", "--console=plain"])
         .env("GRADLE_USER_HOME", gradle_home)
         .args(config::words(
@@ -50,6 +50,14 @@ pub(crate) fn command(
             &["build", "-x", "test"],
         ));
     shell
+}
+
+/// Whether a failed `./gradlew`'s output is the wrapper failing to download Gradle (before
+/// Gradle itself ran): `Downloading URL` then an exception, and no Gradle daemon's greeting.
+pub(crate) fn wrapper_could_not_download(output: &str) -> bool {
+    output.lines().any(|line| line.starts_with("Downloading http"))
+        && output.contains("Exception in thread \"main\"")
+        && !output.contains("Welcome to Gradle")
 }
 
 #[cfg(test)]
@@ -62,5 +70,13 @@ mod tests {
         assert_eq!(missing_wrapper_file(app.path()), Some("gradlew"));
         std::fs::write(app.path().join(WRAPPER), "#!/bin/sh\n").unwrap();
         assert_eq!(missing_wrapper_file(app.path()), Some(WRAPPER_JAR));
+    }
+
+    #[test]
+    fn a_download_failure_is_told_from_a_build_failure() {
+        let refused = "Downloading http://127.0.0.1:9/gradle-8.14.3-bin.zip\n\nException in thread \"main\" java.net.ConnectException: Connection refused\n";
+        assert!(wrapper_could_not_download(refused));
+        let compile = "Downloading https://services.gradle.org/distributions/gradle-8.14.3-bin.zip\nWelcome to Gradle 8.14.3!\n> Task :compileJava FAILED\n";
+        assert!(!wrapper_could_not_download(compile));
     }
 }

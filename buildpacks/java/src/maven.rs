@@ -66,7 +66,7 @@ fn property(text: &str, key: &str) -> Option<(String, usize)> {
     })
 }
 
-/// `program` (`sh`, for `sh mvnw`, when `wrapper`: git keeps the executable bit, archives and
+/// `program` (`sh`, for `sh ./mvnw`, when `wrapper`: git keeps the executable bit, archives and
 /// some editors do not; else `mvn` from the Maven layer) with the app's options and goals, by
 /// default `-DskipTests clean package`, the repository in `repository` and the app's
 /// settings.xml when it has one.
@@ -79,7 +79,7 @@ pub(crate) fn command(
     env: &libcnb::Env,
 ) -> Command {
     if wrapper {
-        program.arg(WRAPPER);
+        program.arg(format!("./{WRAPPER}"));
     }
     program
         .current_dir(app_dir)
@@ -194,7 +194,7 @@ mod tests {
     fn failed(output: &str) -> CommandError {
         CommandError {
             command:
-                "sh mvnw -B -Dmaven.repo.local=/layers/toolforge_java/repository -DskipTests clean package"
+                "sh ./mvnw -B --no-transfer-progress -Dmaven.repo.local=/layers/toolforge_java/repository -DskipTests clean package"
                     .into(),
             exit_code: Some(1),
             spawn_error: None,

@@ -51,8 +51,8 @@ struct Packages {
 /// The installed JDK and JRE.
 pub(crate) struct Jdk {
     pub(crate) major: u32,
-    /// `JAVA_HOME` of the build.
-    pub(crate) java_home: PathBuf,
+    /// The bytes of the JDK's layer, which the image does without.
+    pub(crate) build_only_bytes: u64,
     pub(crate) layer_env: LayerEnv,
 }
 
@@ -143,7 +143,7 @@ pub(crate) fn install(
     )?;
     Ok(Jdk {
         major,
-        java_home: java_home(&jdk.path, major),
+        build_only_bytes: jdk.bytes(),
         layer_env: java_env(&jdk.path, major, Scope::Build),
     })
 }
