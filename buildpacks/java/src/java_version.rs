@@ -190,7 +190,7 @@ impl NotAvailable {
 pub(crate) fn substitution_warning(request: &JavaRequest, major: u32) -> Vec<String> {
     vec![
         format!(
-            "The app asks for Java {} ({}, line {}), which this builder does not have: Debian 13 no longer ships it.",
+            "The app asks for Java {} ({}, line {}), which this builder does not have: Debian 13 does not ship it.",
             request.text,
             request.origin,
             request.origin.line.unwrap_or(1)
