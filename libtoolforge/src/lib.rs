@@ -34,6 +34,7 @@ pub mod apt_state;
 pub mod archive;
 pub mod build_env;
 pub mod build_only;
+pub mod build_step;
 pub mod command;
 pub mod debian;
 pub mod debian_layer;
