@@ -304,7 +304,7 @@ where
         return Ok(Outcome::Restored);
     }
     output.step(&format!("Build step `{}`: {}", step.name, step.run.describe()));
-    if let Some(line) = cache.describe("its outputs") {
+    if let Some(line) = cache.describe("outputs") {
         output.detail(&line);
     }
     let launch_dir = launch.as_ref().map(|(layer, _)| layer.path());

@@ -3,15 +3,18 @@
 use crate::PythonBuildpack;
 use crate::app_files::AppFiles;
 use crate::environment::compile_bytecode;
-use crate::errors::{PythonBuildpackError, Step};
+use crate::errors::PythonBuildpackError;
 use libcnb::Platform;
 use libcnb::build::BuildContext;
+use libcnb::data::layer_name;
 use libtoolforge::build_env::BuildEnv;
-use libtoolforge::command::run_streamed;
+use libtoolforge::build_step::{self, BuildStep, Run};
 use libtoolforge::output::BuildOutput;
 use std::path::Path;
 use std::process::Command;
 
+/// The step's name in the log, and what its errors are told by.
+pub(crate) const COLLECTSTATIC_STEP: &str = "Django collectstatic";
 /// Heroku's name for the opt-out, so that tools migrating keep theirs.
 const DISABLE_COLLECTSTATIC_ENV: &str = "DISABLE_COLLECTSTATIC";
 
@@ -22,7 +25,7 @@ pub(crate) fn collectstatic(
     output: &mut BuildOutput,
     (venv, env): (&Path, &BuildEnv),
     files: &AppFiles,
-) -> Result<(), PythonBuildpackError> {
+) -> libcnb::Result<(), PythonBuildpackError> {
     if !files.has("manage.py") {
         return Ok(());
     }
@@ -45,15 +48,24 @@ pub(crate) fn collectstatic(
         ));
         return Ok(());
     }
-    output.step("Django: python manage.py collectstatic --noinput");
-    run_streamed(
-        env.command(&python)
-            .args(["manage.py", "collectstatic", "--noinput"]),
-    )
-    .map_err(|error| PythonBuildpackError::Command {
-        step: Step::Collectstatic,
-        error,
-    })
+    let step = BuildStep {
+        name: COLLECTSTATIC_STEP.to_string(),
+        run: Run::Program(vec![
+            python.display().to_string(),
+            "manage.py".to_string(),
+            "collectstatic".to_string(),
+            "--noinput".to_string(),
+        ]),
+        // Always run: what it collects depends on the settings, the apps and their static
+        // files, wherever STATIC_ROOT is; no input list would be complete.
+        inputs: Vec::new(),
+        input_env: Vec::new(),
+        key: Vec::new(),
+        outputs: Vec::new(),
+        launch: false,
+    };
+    build_step::run(context, output, env, layer_name!("collectstatic"), &step)?;
+    Ok(())
 }
 
 /// Compiles the app's Python files, so that starting it writes nothing (the tool's uid cannot

@@ -2,6 +2,7 @@
 
 use crate::package_manager::{ChoiceError, PackageManager};
 use crate::python_version::{RUNTIME_TXT, UnpinnedChoice, VersionFileError};
+use libtoolforge::build_step::StepError;
 use libtoolforge::command::CommandError;
 use libtoolforge::error::{ErrorMessage, IoError, Location};
 use libtoolforge::runtime::RuntimeError;
@@ -26,6 +27,21 @@ pub(crate) enum PythonBuildpackError {
     },
     SourceBuildFailed(Box<SourceBuildFailure>),
     Io(IoError),
+    /// A build step ([`libtoolforge::build_step`]): Heroku's hooks, collectstatic.
+    BuildStep(StepError),
+}
+
+impl From<StepError> for PythonBuildpackError {
+    fn from(error: StepError) -> Self {
+        match error {
+            // Django's own message and fix.
+            StepError::Failed { step, error } if step == crate::django::COLLECTSTATIC_STEP => Self::Command {
+                step: Step::Collectstatic,
+                error,
+            },
+            other => Self::BuildStep(other),
+        }
+    }
 }
 
 /// Installing the dependencies failed building packages from source, on a Python the app did
@@ -79,6 +95,8 @@ pub(crate) fn error_message(error: &PythonBuildpackError) -> ErrorMessage {
         PythonBuildpackError::Runtime(error) => error.message(),
 
         PythonBuildpackError::Command { step, error } => command_message(*step, error),
+
+        PythonBuildpackError::BuildStep(error) => error.message(),
 
         PythonBuildpackError::SourceBuildFailed(failure) => source_build_message(failure),
 

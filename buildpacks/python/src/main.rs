@@ -4,6 +4,7 @@ mod environment;
 mod errors;
 #[cfg(test)]
 mod fuzz;
+mod hooks;
 mod layers;
 mod own_packages;
 mod package_manager;
@@ -36,6 +37,9 @@ impl Buildpack for PythonBuildpack {
     fn build(&self, context: BuildContext<Self>) -> libcnb::Result<BuildResult, Self::Error> {
         let mut output = BuildOutput::start("Python", "toolforge/python");
         languages::pass_on_plan_entries(&context)?;
+        // Before the app's files are read: Heroku's pre_compile may write one (requirements.txt).
+        let platform_env = environment::build_env(context.platform.env(), &context.app_dir);
+        hooks::run(&context, &mut output, &platform_env, hooks::PRE_COMPILE)?;
         let files = AppFiles::read(&context.app_dir)?;
 
         let choice = files.package_manager()?;
@@ -102,6 +106,12 @@ impl Buildpack for PythonBuildpack {
         )?;
 
         django::collectstatic(&context, &mut output, (&venv, &env), &files)?;
+        // The venv's python and programs first, as the image has them.
+        let mut hook_env = env.clone();
+        hook_env
+            .prepend_path(venv.join("bin"))
+            .set_default("VIRTUAL_ENV", &venv);
+        hooks::run(&context, &mut output, &hook_env, hooks::POST_COMPILE)?;
         django::compile_app(&context, &mut output, &venv);
         output.done();
         BuildResultBuilder::new().build()

@@ -24,6 +24,8 @@ pub(crate) struct Settings {
     pub(crate) env: EnvConfig,
     pub(crate) build: BuildConfig,
     pub(crate) languages: Option<Stated>,
+    /// The file itself, for the lines of errors about the steps and for pack's inline buildpacks.
+    pub(crate) project: Option<ProjectToml>,
 }
 
 /// Which table a settings error is in, for its fix.
@@ -51,6 +53,7 @@ pub(crate) fn settings(project: &ProjectToml) -> Result<Settings, (Table, TomlEr
             .settings_or_default(&BUILD_TABLE)
             .map_err(|error| (Table::Build, error))?,
         languages: languages::stated_in(project).map_err(|error| (Table::Languages, error))?,
+        project: Some(project.clone()),
     })
 }
 
@@ -69,6 +72,9 @@ pub(crate) struct BuildConfig {
     /// or Toolforge's quota.
     #[serde(default)]
     pub(crate) image_size_budget: Option<crate::image_size::budget::Budget>,
+    /// `[[org.toolforge.build.steps]]`: the app's own build steps, in order.
+    #[serde(default)]
+    pub(crate) steps: Vec<crate::steps::StepConfig>,
 }
 
 fn on() -> bool {
@@ -81,6 +87,7 @@ impl Default for BuildConfig {
             allow_unbuilt_languages: false,
             start_check: on(),
             image_size_budget: None,
+            steps: Vec::new(),
         }
     }
 }

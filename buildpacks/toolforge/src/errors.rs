@@ -2,6 +2,8 @@
 
 use crate::built_languages::LanguagesError;
 use crate::config::Table;
+use crate::steps::StepsError;
+use libtoolforge::build_step::StepError;
 use libtoolforge::error::{ErrorMessage, Location};
 use libtoolforge::project_toml;
 use libtoolforge::toml_file::TomlError;
@@ -20,6 +22,16 @@ pub(crate) enum ToolforgeBuildpackError {
     WriteLayer(std::io::Error),
     /// A path a buildpack declared build-time only could not be removed from the app.
     RemoveBuildOnly(std::io::Error),
+    /// `[[org.toolforge.build.steps]]` as written.
+    Steps(StepsError),
+    /// A build step failed.
+    Step(StepError),
+}
+
+impl From<StepError> for ToolforgeBuildpackError {
+    fn from(error: StepError) -> Self {
+        Self::Step(error)
+    }
 }
 
 impl From<ToolforgeBuildpackError> for libcnb::Error<ToolforgeBuildpackError> {
@@ -34,8 +46,9 @@ pub(crate) fn error_message(error: &ToolforgeBuildpackError) -> ErrorMessage {
             Table::Env => "`[org.toolforge.env]` takes one setting, `keep-home = true` or `false`.",
             Table::Build => {
                 "`[org.toolforge.build]` takes `allow-unbuilt-languages` and `start-check`, each \
-                 `true` or `false`, and `image-size-budget = \"1.5 GiB\"` (a size, a whole number of \
-                 bytes, or \"none\")."
+                 `true` or `false`, `image-size-budget = \"1.5 GiB\"` (a size, a whole number of \
+                 bytes, or \"none\"), and `[[org.toolforge.build.steps]]` tables with `name`, `run`, \
+                 `after`, `inputs`, `env`, `outputs` and `launch`."
             }
             Table::Languages => {
                 "`[org.toolforge.languages]` lists languages as `python = true`, `nodejs = true` or \
@@ -68,6 +81,42 @@ pub(crate) fn error_message(error: &ToolforgeBuildpackError) -> ErrorMessage {
                 libtoolforge::build_only::BUILD_ONLY_APP_PATHS
             ),
         ),
+
+        ToolforgeBuildpackError::Steps(error) => steps_message(error),
+        ToolforgeBuildpackError::Step(error) => error.message(),
+    }
+}
+
+fn steps_message(error: &StepsError) -> ErrorMessage {
+    let at = |line: &Option<usize>| match line {
+        Some(line) => Location::line(project_toml::FILE, *line),
+        None => Location::file(project_toml::FILE),
+    };
+    match error {
+        StepsError::Duplicate { name, line } => ErrorMessage::app(
+            "Two build steps with the same name",
+            format!("More than one `[[org.toolforge.build.steps]]` is named `{name}`; the name keys the step's cache."),
+        )
+        .at(at(line))
+        .fix("give each step its own name."),
+        StepsError::NotBuilt {
+            step,
+            language,
+            line,
+            built,
+        } => ErrorMessage::app(
+            "A build step needs a language the build did not build",
+            format!(
+                "The build step `{step}` says `after = \"{language}\"`, but the build built {}.",
+                if built.is_empty() {
+                    "no language".to_string()
+                } else {
+                    built.join(", ")
+                }
+            ),
+        )
+        .at(at(line))
+        .fix("name a language the app uses, or leave `after` out: steps run after every language."),
     }
 }
 

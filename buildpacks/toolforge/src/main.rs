@@ -7,6 +7,7 @@ mod exported;
 mod fuzz;
 mod image_size;
 mod start_check;
+mod steps;
 
 use crate::errors::{ToolforgeBuildpackError, error_message};
 use libcnb::build::{BuildContext, BuildResult, BuildResultBuilder};
@@ -67,6 +68,19 @@ impl Buildpack for ToolforgeBuildpack {
                  else a private directory",
             );
         }
+        if let Some(project) = &settings.project {
+            let inline = steps::inline_buildpacks(project);
+            if !inline.is_empty() {
+                output.warning(&steps::inline_warning(&inline));
+            }
+        }
+        steps::run(
+            &context,
+            &mut output,
+            &settings.build.steps,
+            &checked.built,
+            settings.project.as_ref(),
+        )?;
         leave_out_build_only_files(&context, &mut output)?;
         // After the removal: the check starts what the image will have.
         start_check::run(
