@@ -1,12 +1,13 @@
 //! The app's dependencies: installed with its package manager (or copied back from the last
-//! build), its build script, and the development dependencies removed after it.
+//! build), its build script, and the development dependencies removed after it; around them,
+//! Heroku's hooks (`heroku-prebuild`, `heroku-cleanup`) where Heroku runs them.
 
 use crate::NodejsBuildpack;
 use crate::app::App;
 use crate::errors::{NodejsBuildpackError, Step};
 use crate::layers;
 use crate::layers::node_modules::{NodeModulesLayerKey, file_sha256};
-use crate::package_json::{PACKAGE_JSON, PackageJson};
+use crate::package_json::{HEROKU_CLEANUP, HEROKU_POSTBUILD, HEROKU_PREBUILD, PACKAGE_JSON, PackageJson};
 use crate::package_manager::{Choice, Manager};
 use libcnb::build::BuildContext;
 use libtoolforge::build_env::BuildEnv;
@@ -30,7 +31,8 @@ fn run(
 
 /// Installs the dependencies, or copies back the `node_modules` of the last build when the
 /// lockfile, package.json, Node.js and the package manager are unchanged and installing writes
-/// nothing else (`layers::node_modules::install_writes_elsewhere`).
+/// nothing else (`layers::node_modules::install_writes_elsewhere`). First the `heroku-prebuild`
+/// script, at every build, as Heroku runs it before installing whether or not its cache is used.
 pub(crate) fn install(
     context: &BuildContext<NodejsBuildpack>,
     output: &mut BuildOutput,
@@ -38,6 +40,14 @@ pub(crate) fn install(
     (choice, package): (&Choice, &PackageJson),
     node_version: &str,
 ) -> Result<(), libcnb::Error<NodejsBuildpackError>> {
+    if let Some(script) = package.script(HEROKU_PREBUILD) {
+        output.detail(&format!(
+            "Running the `{script}` script (before installing dependencies, as on Heroku)"
+        ));
+        run(tools, output, (choice.manager, &["run", script]), Step::Prebuild)?;
+    }
+    // The key is made after the prebuild script: what it changes in package.json or the lockfile
+    // decides whether the kept node_modules is still the one the install makes.
     let app_dir = &context.app_dir;
     let key = NodeModulesLayerKey {
         node_version: node_version.to_string(),
@@ -95,7 +105,8 @@ pub(crate) fn install(
     Ok(())
 }
 
-/// The build script, then the development dependencies removed unless the app keeps them.
+/// The build script, then the development dependencies removed unless the app keeps them, then
+/// the `heroku-cleanup` script.
 pub(crate) fn build(
     tools: Tools,
     output: &mut BuildOutput,
@@ -103,7 +114,10 @@ pub(crate) fn build(
     manager: Manager,
 ) -> Result<(), NodejsBuildpackError> {
     if let Some(script) = app.package.build_script() {
-        output.step(&format!("Running the `{script}` script"));
+        output.step(&build_script_step(
+            script,
+            &app.package.build_scripts_passed_over(),
+        ));
         run(
             tools,
             output,
@@ -111,7 +125,8 @@ pub(crate) fn build(
             Step::BuildScript { script },
         )?;
     }
-    if app.config.prune_dev_dependencies && !app.package.dev_dependencies.is_empty() {
+    let prune = app.config.prune_dev_dependencies && !app.package.dev_dependencies.is_empty();
+    if prune {
         output.step("Removing development dependencies");
         run(
             tools,
@@ -120,5 +135,58 @@ pub(crate) fn build(
             Step::Prune { manager },
         )?;
     }
+    if let Some(script) = app.package.script(HEROKU_CLEANUP) {
+        let when = if prune {
+            "after removing development dependencies"
+        } else {
+            "at the end of the build"
+        };
+        output.step(&format!("Running the `{script}` script ({when}, as on Heroku)"));
+        run(tools, output, (manager, &["run", script]), Step::Cleanup)?;
+    }
     Ok(())
+}
+
+/// The step that runs `script`, saying which build scripts it runs instead of, and that
+/// `heroku-postbuild` is Heroku's.
+fn build_script_step(script: &str, passed_over: &[&str]) -> String {
+    let mut reasons = Vec::new();
+    if !passed_over.is_empty() {
+        let names: Vec<String> = passed_over.iter().map(|name| format!("`{name}`")).collect();
+        reasons.push(format!("instead of {}", names.join(" and ")));
+    }
+    if script == HEROKU_POSTBUILD {
+        reasons.push("as on Heroku".to_string());
+    }
+    if reasons.is_empty() {
+        format!("Running the `{script}` script")
+    } else {
+        format!("Running the `{script}` script ({})", reasons.join(", "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn build_script_steps_say_what_runs_instead_of_what() {
+        assert_eq!(build_script_step("build", &[]), "Running the `build` script");
+        assert_eq!(
+            build_script_step("heroku-postbuild", &["build"]),
+            "Running the `heroku-postbuild` script (instead of `build`, as on Heroku)"
+        );
+        assert_eq!(
+            build_script_step("heroku-postbuild", &[]),
+            "Running the `heroku-postbuild` script (as on Heroku)"
+        );
+        assert_eq!(
+            build_script_step("toolforge-build", &["heroku-postbuild", "build"]),
+            "Running the `toolforge-build` script (instead of `heroku-postbuild` and `build`)"
+        );
+        assert_eq!(
+            build_script_step("toolforge-build", &[]),
+            "Running the `toolforge-build` script"
+        );
+    }
 }

@@ -1,7 +1,7 @@
 //! Everything that can stop this buildpack, and the one function that explains it.
 
 use crate::node_version::InvalidRange;
-use crate::package_json::{PACKAGE_JSON, PackageJsonError};
+use crate::package_json::{HEROKU_CLEANUP, HEROKU_PREBUILD, PACKAGE_JSON, PackageJsonError};
 use crate::package_manager::{ChoiceError, Manager};
 use libtoolforge::command::CommandError;
 use libtoolforge::error::{ErrorMessage, IoError, Location};
@@ -22,10 +22,25 @@ pub(crate) enum NodejsBuildpackError {
 /// What a failed command was doing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Step {
-    InstallManager { manager: Manager, version: String },
-    Install { manager: Manager, has_lockfile: bool },
-    BuildScript { script: &'static str },
-    Prune { manager: Manager },
+    InstallManager {
+        manager: Manager,
+        version: String,
+    },
+    Install {
+        manager: Manager,
+        has_lockfile: bool,
+    },
+    /// `heroku-prebuild`, before the install.
+    Prebuild,
+    /// `toolforge-build`, `heroku-postbuild` or `build`.
+    BuildScript {
+        script: &'static str,
+    },
+    Prune {
+        manager: Manager,
+    },
+    /// `heroku-cleanup`, after the pruning.
+    Cleanup,
 }
 
 impl From<RuntimeError> for NodejsBuildpackError {
@@ -143,16 +158,30 @@ fn command_message(step: &Step, error: &CommandError) -> ErrorMessage {
                 )
             }
         }
-        Step::BuildScript { script } => error
-            .message(
-                format!("The `{script}` script failed"),
-                &format!("package.json's `{script}` script exits with an error; its output is above and its end is quoted here."),
-                true,
-            )
-            .at(Location::file(PACKAGE_JSON))
-            .fix(format!(
-                "run the `{script}` script locally from a clean checkout and fix what it reports."
-            )),
+        Step::Prebuild => script_failed(
+            error,
+            HEROKU_PREBUILD,
+            " (run before the dependencies are installed, as on Heroku)",
+            format!(
+                "run the `{HEROKU_PREBUILD}` script locally from a clean checkout, before installing the \
+                 dependencies, and fix what it reports."
+            ),
+        ),
+        Step::BuildScript { script } => script_failed(
+            error,
+            script,
+            "",
+            format!("run the `{script}` script locally from a clean checkout and fix what it reports."),
+        ),
+        Step::Cleanup => script_failed(
+            error,
+            HEROKU_CLEANUP,
+            " (run last, after the development dependencies are removed, as on Heroku)",
+            format!(
+                "run the `{HEROKU_CLEANUP}` script locally after a production install (without the \
+                 development dependencies) and fix what it reports; what it uses must be in `dependencies`."
+            ),
+        ),
         Step::Prune { manager } => error
             .message(
                 format!("Removing development dependencies with {manager} failed"),
@@ -161,6 +190,22 @@ fn command_message(step: &Step, error: &CommandError) -> ErrorMessage {
             )
             .fix("keep them with `prune-dev-dependencies = false` under `[org.toolforge.nodejs]` in project.toml."),
     }
+}
+
+/// A package.json script that exits with an error: `when` it runs, unless its name says, and
+/// how to reproduce the failure.
+fn script_failed(error: &CommandError, script: &str, when: &str, fix: String) -> ErrorMessage {
+    error
+        .message(
+            format!("The `{script}` script failed"),
+            &format!(
+                "package.json's `{script}` script{when} exits with an error; its output is above and \
+                 its end is quoted here."
+            ),
+            true,
+        )
+        .at(Location::file(PACKAGE_JSON))
+        .fix(fix)
 }
 
 /// npm prints the command's usage after the reason it failed (`npm error`, a one-line
@@ -234,6 +279,41 @@ mod tests {
                 spawn_error: None,
                 output_tail: "vite: could not resolve ./missing.js".into(),
             },
+        }));
+    }
+
+    fn script_error(script: &str, output_tail: &str) -> CommandError {
+        CommandError {
+            command: format!("npm run {script}"),
+            exit_code: Some(1),
+            spawn_error: None,
+            output_tail: output_tail.into(),
+        }
+    }
+
+    #[test]
+    fn heroku_prebuild_failed() {
+        insta::assert_snapshot!(render(&NodejsBuildpackError::Command {
+            step: Step::Prebuild,
+            error: script_error("heroku-prebuild", "sh: 1: ./scripts/fetch-assets.sh: not found"),
+        }));
+    }
+
+    #[test]
+    fn heroku_postbuild_failed() {
+        insta::assert_snapshot!(render(&NodejsBuildpackError::Command {
+            step: Step::BuildScript {
+                script: "heroku-postbuild"
+            },
+            error: script_error("heroku-postbuild", "webpack: Module not found: ./src/missing.js"),
+        }));
+    }
+
+    #[test]
+    fn heroku_cleanup_failed() {
+        insta::assert_snapshot!(render(&NodejsBuildpackError::Command {
+            step: Step::Cleanup,
+            error: script_error("heroku-cleanup", "sh: 1: rimraf: not found"),
         }));
     }
 

@@ -1,6 +1,7 @@
 mod app;
 mod config;
 mod dependencies;
+mod detection;
 mod errors;
 #[cfg(test)]
 mod fuzz;
@@ -11,7 +12,6 @@ mod package_manager;
 
 use crate::app::App;
 use crate::errors::{NodejsBuildpackError, error_message};
-use crate::package_json::PackageJson;
 use libcnb::build::{BuildContext, BuildResult, BuildResultBuilder};
 use libcnb::data::launch::{LaunchBuilder, ProcessBuilder};
 use libcnb::data::process_type;
@@ -20,9 +20,8 @@ use libcnb::generic::GenericPlatform;
 use libcnb::{Buildpack, Platform, buildpack_main};
 use libtoolforge::build_env::BuildEnv;
 use libtoolforge::download::Downloader;
-use libtoolforge::languages::{self, Language, LanguageMetadata, Registry};
+use libtoolforge::languages::{self, LanguageMetadata, Registry};
 use libtoolforge::output::BuildOutput;
-use std::path::Path;
 
 pub(crate) struct NodejsBuildpack;
 
@@ -34,7 +33,7 @@ impl Buildpack for NodejsBuildpack {
     fn detect(&self, context: DetectContext<Self>) -> libcnb::Result<DetectResult, Self::Error> {
         let nodejs = context.buildpack_descriptor.metadata.language();
         let registry = Registry::of_builder(&context.buildpack_dir);
-        languages::detect_result::<Self>(nodejs, detects(&context.app_dir, nodejs, &registry))
+        languages::detect_result::<Self>(nodejs, detection::detects(&context.app_dir, nodejs, &registry))
     }
 
     fn build(&self, context: BuildContext<Self>) -> libcnb::Result<BuildResult, Self::Error> {
@@ -115,56 +114,4 @@ impl Buildpack for NodejsBuildpack {
     }
 }
 
-/// Detection: the app's stated languages when it has `[org.toolforge.languages]`; otherwise a
-/// package.json, unless the app is another language's (Python, PHP: any the builder's `registry`
-/// has) and the package.json has no build script (a stray file from an editor or linter: the app
-/// stays a Python or PHP app without Node.js).
-fn detects(app_dir: &Path, nodejs: &Language, registry: &Registry) -> bool {
-    languages::detects(app_dir, nodejs, || {
-        nodejs.has_files(app_dir)
-            && (!languages::another_language_detected(app_dir, nodejs, registry)
-                || PackageJson::read(app_dir)
-                    .ok()
-                    .flatten()
-                    .is_some_and(|package| package.build_script().is_some()))
-    })
-}
-
 buildpack_main!(NodejsBuildpack);
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::app::tests::app;
-
-    fn nodejs() -> Language {
-        languages::declared_in(include_str!("../buildpack.toml")).unwrap()
-    }
-
-    #[test]
-    fn detection() {
-        let registry = Registry::new([nodejs(), Language::new("python", "Python", &["requirements.txt"])]);
-        let detects = |dir: &Path| detects(dir, &nodejs(), &registry);
-        assert!(detects(app(&[("package.json", "{}")]).path()));
-        assert!(!detects(app(&[("requirements.txt", "")]).path()));
-        // A stray package.json in a Python app: no.
-        let stray = app(&[
-            ("package.json", "{\"devDependencies\": {}}"),
-            ("requirements.txt", ""),
-        ]);
-        assert!(!detects(stray.path()));
-        let front_end = app(&[
-            ("package.json", "{\"scripts\": {\"build\": \"vite build\"}}"),
-            ("requirements.txt", ""),
-        ]);
-        assert!(detects(front_end.path()));
-        // Stated languages win.
-        let stated = app(&[
-            ("package.json", "{}"),
-            ("project.toml", "[org.toolforge.languages]\npython = true\n"),
-        ]);
-        assert!(!detects(stated.path()));
-        let stated = app(&[("project.toml", "[org.toolforge.languages]\nnodejs = true\n")]);
-        assert!(detects(stated.path()));
-    }
-}

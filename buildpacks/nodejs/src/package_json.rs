@@ -10,6 +10,18 @@ pub(crate) const PACKAGE_JSON: &str = "package.json";
 /// something else (a library's bundle, a dev server).
 pub(crate) const TOOLFORGE_BUILD_SCRIPT: &str = "toolforge-build";
 
+/// Heroku's build hooks (<https://devcenter.heroku.com/articles/nodejs-support#customizing-the-build-process>),
+/// run when Heroku runs them so that tools written for Heroku build unchanged: before the
+/// dependencies are installed, instead of `build`, and after the development dependencies are
+/// removed.
+pub(crate) const HEROKU_PREBUILD: &str = "heroku-prebuild";
+pub(crate) const HEROKU_POSTBUILD: &str = "heroku-postbuild";
+pub(crate) const HEROKU_CLEANUP: &str = "heroku-cleanup";
+
+/// The build scripts, the first present winning: `toolforge-build` is this platform's own, and
+/// Heroku runs `heroku-postbuild` instead of `build`.
+const BUILD_SCRIPTS: [&str; 3] = [TOOLFORGE_BUILD_SCRIPT, HEROKU_POSTBUILD, "build"];
+
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct PackageJson {
@@ -58,15 +70,33 @@ impl PackageJson {
         })
     }
 
-    /// The build script to run: `toolforge-build` when present, else `build`.
+    /// The build script to run: `toolforge-build` when present, else `heroku-postbuild`, else
+    /// `build`.
     pub(crate) fn build_script(&self) -> Option<&'static str> {
-        [TOOLFORGE_BUILD_SCRIPT, "build"]
+        BUILD_SCRIPTS.into_iter().find(|name| self.has_script(name))
+    }
+
+    /// The build scripts present that [`Self::build_script`] does not run, so that the log says
+    /// why `build` did not run.
+    pub(crate) fn build_scripts_passed_over(&self) -> Vec<&'static str> {
+        BUILD_SCRIPTS
             .into_iter()
-            .find(|name| self.scripts.contains_key(*name))
+            .filter(|name| self.has_script(name))
+            .skip(1)
+            .collect()
+    }
+
+    /// `name` when package.json has that script: for the hooks that run if present.
+    pub(crate) fn script(&self, name: &'static str) -> Option<&'static str> {
+        self.has_script(name).then_some(name)
+    }
+
+    fn has_script(&self, name: &str) -> bool {
+        self.scripts.contains_key(name)
     }
 
     pub(crate) fn has_start_script(&self) -> bool {
-        self.scripts.contains_key("start")
+        self.has_script("start")
     }
 }
 
@@ -89,6 +119,41 @@ mod tests {
         assert_eq!(package.build_script(), Some("toolforge-build"));
         assert!(!package.has_start_script());
         assert_eq!(PackageJson::parse("{}").unwrap().build_script(), None);
+    }
+
+    #[test]
+    fn build_script_precedence() {
+        let package = |scripts: &[&str]| PackageJson {
+            scripts: scripts
+                .iter()
+                .map(|name| ((*name).to_string(), "true".to_string()))
+                .collect(),
+            ..PackageJson::default()
+        };
+        let chosen = |scripts: &[&str]| {
+            let package = package(scripts);
+            (package.build_script(), package.build_scripts_passed_over())
+        };
+        assert_eq!(chosen(&["build"]), (Some("build"), vec![]));
+        // As on Heroku: heroku-postbuild instead of build.
+        assert_eq!(
+            chosen(&["build", "heroku-postbuild"]),
+            (Some("heroku-postbuild"), vec!["build"])
+        );
+        assert_eq!(chosen(&["heroku-postbuild"]), (Some("heroku-postbuild"), vec![]));
+        // toolforge-build, this platform's own, wins over both.
+        assert_eq!(
+            chosen(&["build", "heroku-postbuild", "toolforge-build"]),
+            (Some("toolforge-build"), vec!["heroku-postbuild", "build"])
+        );
+        // The other hooks are no build scripts.
+        assert_eq!(
+            chosen(&["heroku-prebuild", "heroku-cleanup", "start"]),
+            (None, vec![])
+        );
+        let hooks = package(&["heroku-prebuild"]);
+        assert_eq!(hooks.script(HEROKU_PREBUILD), Some("heroku-prebuild"));
+        assert_eq!(hooks.script(HEROKU_CLEANUP), None);
     }
 
     #[test]

@@ -12,6 +12,10 @@ use std::path::Path;
 pub(crate) const COMPOSER_JSON: &str = "composer.json";
 pub(crate) const COMPOSER_LOCK: &str = "composer.lock";
 
+/// composer.json's script that Heroku's PHP buildpack runs after `composer install`
+/// (`composer compile --no-dev`): the app's own build step, which this buildpack runs likewise.
+pub(crate) const COMPILE_SCRIPT: &str = "compile";
+
 /// A `"php": "…"` of composer.json's `require` or of a locked package's, with Composer's
 /// constraint parsed.
 pub(crate) type PhpRequest = VersionRequest<Constraint>;
@@ -280,6 +284,15 @@ impl Composer {
                 .is_some_and(|json| json.value.contains_key("autoload"))
     }
 
+    /// Whether composer.json has a `compile` script (`scripts.compile`: a command or a list).
+    pub(crate) fn has_compile_script(&self) -> bool {
+        self.json
+            .as_ref()
+            .and_then(|json| json.value.get("scripts"))
+            .and_then(Value::as_object)
+            .is_some_and(|scripts| scripts.contains_key(COMPILE_SCRIPT))
+    }
+
     /// Composer's vendor directory, relative to the app (`config.vendor-dir`, default `vendor`).
     pub(crate) fn vendor_dir(&self) -> String {
         self.json
@@ -499,6 +512,27 @@ mod tests {
             requirements.extensions[0].origin.location(),
             Location::line(COMPOSER_LOCK, 1)
         );
+    }
+
+    #[test]
+    fn compile_script() {
+        let has_compile_script = |json: &str| {
+            Composer::parse(Some(json.into()), None)
+                .unwrap()
+                .has_compile_script()
+        };
+        assert!(has_compile_script(
+            r#"{"scripts": {"compile": ["php bin/console assets:install"]}}"#
+        ));
+        assert!(has_compile_script(
+            r#"{"scripts": {"compile": "@php artisan optimize"}}"#
+        ));
+        assert!(!has_compile_script(
+            r#"{"scripts": {"post-install-cmd": ["@compile"]}}"#
+        ));
+        assert!(!has_compile_script(r#"{"compile": []}"#));
+        assert!(!has_compile_script("{}"));
+        assert!(!Composer::default().has_compile_script());
     }
 
     #[test]

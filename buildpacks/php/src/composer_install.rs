@@ -1,19 +1,38 @@
 //! The app's Composer dependencies: `composer install` from the lock into the app's vendor
-//! directory, over the one kept from the last build (`layers::composer`) when that is current.
+//! directory, over the one kept from the last build (`layers::composer`) when that is current;
+//! then composer.json's `compile` script, as Heroku's PHP buildpack runs it.
 
 use crate::PhpBuildpack;
-use crate::composer::Composer;
+use crate::composer::{COMPILE_SCRIPT, Composer};
 use crate::errors::{ComposerStep, PhpBuildpackError};
 use crate::layers::composer::VendorKey;
 use libcnb::build::BuildContext;
 use libtoolforge::build_env::BuildEnv;
 use libtoolforge::output::BuildOutput;
 use libtoolforge::stack::NativeLibraries;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 
-/// `composer install` from the lock, over the vendor directory of the last build when composer.json,
-/// composer.lock and PHP are unchanged.
-pub(crate) fn install_dependencies(
+/// How Composer runs: in the build environment, with its home and download cache in the
+/// `composer-cache` layer, asking no questions.
+struct ComposerEnv<'a> {
+    tools: &'a BuildEnv,
+    cache_env: Vec<(&'static str, PathBuf)>,
+}
+
+impl ComposerEnv<'_> {
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = self.tools.command("composer");
+        command
+            .args(args)
+            .envs(self.cache_env.iter().map(|(name, path)| (*name, path)))
+            .env("COMPOSER_NO_INTERACTION", "1");
+        command
+    }
+}
+
+/// `composer install`, then composer.json's `compile` script when it has one.
+pub(crate) fn install_and_compile(
     context: &BuildContext<PhpBuildpack>,
     output: &mut BuildOutput,
     tools: &BuildEnv,
@@ -21,28 +40,70 @@ pub(crate) fn install_dependencies(
     layer: &Path,
     php_version: &str,
 ) -> Result<(), libcnb::Error<PhpBuildpackError>> {
-    let app_dir = &context.app_dir;
-    if !composer.has_dependencies() {
-        output.step("composer.json requires no packages and has no autoload section: nothing to install");
+    const NOTHING_TO_INSTALL: &str =
+        "composer.json requires no packages and has no autoload section: nothing to install";
+    if !composer.has_dependencies() && !composer.has_compile_script() {
+        output.step(NOTHING_TO_INSTALL);
         return Ok(());
     }
+    let composer_env = ComposerEnv {
+        tools,
+        cache_env: crate::layers::composer::cache_env(context)?,
+    };
+    if composer.has_dependencies() {
+        install_dependencies(context, output, &composer_env, composer, (layer, php_version))?;
+    } else {
+        output.step(NOTHING_TO_INSTALL);
+    }
+    if composer.has_compile_script() {
+        run_compile_script(output, &composer_env, composer.has_dependencies())?;
+    }
+    Ok(())
+}
+
+/// `composer compile`, as Heroku's PHP buildpack runs it after the install: the app's own build
+/// step (assets, caches), with the production dependencies in place.
+fn run_compile_script(
+    output: &mut BuildOutput,
+    composer_env: &ComposerEnv,
+    after_install: bool,
+) -> Result<(), PhpBuildpackError> {
+    let when = if after_install {
+        "after installing dependencies, "
+    } else {
+        ""
+    };
+    output.step(&format!(
+        "Running composer.json's `{COMPILE_SCRIPT}` script ({when}as on Heroku)"
+    ));
+    let args = [COMPILE_SCRIPT, "--no-dev", "--no-interaction"];
+    output.detail(&format!("Running `composer {}`", args.join(" ")));
+    libtoolforge::command::run_streamed(&mut composer_env.command(&args)).map_err(|error| {
+        PhpBuildpackError::ComposerCommand {
+            step: ComposerStep::CompileScript,
+            error,
+        }
+    })
+}
+
+/// `composer install` from the lock, over the vendor directory of the last build when composer.json,
+/// composer.lock and PHP are unchanged.
+fn install_dependencies(
+    context: &BuildContext<PhpBuildpack>,
+    output: &mut BuildOutput,
+    composer_env: &ComposerEnv,
+    composer: &Composer,
+    (layer, php_version): (&Path, &str),
+) -> Result<(), libcnb::Error<PhpBuildpackError>> {
+    let app_dir = &context.app_dir;
     if composer.has_lock() {
-        check_lock_is_current(tools, composer, layer)?;
+        check_lock_is_current(composer_env.tools, composer, layer)?;
     } else {
         output.warning(
             "No composer.lock: Composer resolves the dependencies anew at every build.\nRun `composer \
              update` and commit the composer.lock it writes, so that every build installs the same versions.",
         );
     }
-    let cache_env = crate::layers::composer::cache_env(context)?;
-    let composer_command = |args: &[&str]| {
-        let mut command = tools.command("composer");
-        command
-            .args(args)
-            .envs(cache_env.iter().map(|(name, path)| (*name, path)))
-            .env("COMPOSER_NO_INTERACTION", "1");
-        command
-    };
     let vendor_dir = composer.vendor_dir();
     let key = VendorKey {
         php_version: php_version.to_string(),
@@ -74,7 +135,7 @@ pub(crate) fn install_dependencies(
         "--no-progress",
     ];
     output.step(&format!("Running `composer {}`", args.join(" ")));
-    libtoolforge::command::run_streamed(&mut composer_command(&args)).map_err(|error| {
+    libtoolforge::command::run_streamed(&mut composer_env.command(&args)).map_err(|error| {
         PhpBuildpackError::ComposerCommand {
             step: ComposerStep::Install,
             error,

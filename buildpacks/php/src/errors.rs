@@ -1,7 +1,8 @@
 //! Everything that can stop this buildpack, and the one function that explains it.
 
 use crate::composer::{
-    COMPOSER_JSON, COMPOSER_LOCK, ComposerError, ExtensionRequirement, PhpRequest, locked_package,
+    COMPILE_SCRIPT, COMPOSER_JSON, COMPOSER_LOCK, ComposerError, ExtensionRequirement, PhpRequest,
+    locked_package,
 };
 use libtoolforge::command::CommandError;
 use libtoolforge::debian_layer::{ChosenBy, Described, PackagesError};
@@ -57,6 +58,8 @@ pub(crate) enum PhpBuildpackError {
 pub(crate) enum ComposerStep {
     ContentHash,
     Install,
+    /// `composer compile`: composer.json's `compile` script, after the install.
+    CompileScript,
 }
 
 impl From<PhpBuildpackError> for libcnb::Error<PhpBuildpackError> {
@@ -195,6 +198,20 @@ pub(crate) fn error_message(error: &PhpBuildpackError) -> ErrorMessage {
                 .at(Location::file(COMPOSER_JSON))
                 .fix("run `composer install --no-dev` from a clean checkout and fix what it reports (a \
                       package, a repository, a script in composer.json)."),
+            ComposerStep::CompileScript => error
+                .message(
+                    format!("The `{COMPILE_SCRIPT}` script failed"),
+                    &format!(
+                        "composer.json's `{COMPILE_SCRIPT}` script (run after the dependencies are installed, \
+                         as on Heroku) exits with an error; its output is above and its end is quoted here."
+                    ),
+                    true,
+                )
+                .at(Location::file(COMPOSER_JSON))
+                .fix(format!(
+                    "run `composer install --no-dev` then `composer {COMPILE_SCRIPT} --no-dev` from a clean \
+                     checkout and fix what it reports."
+                )),
         },
 
         PhpBuildpackError::MissingDocumentRoot { document_root } => ErrorMessage::app(
@@ -338,6 +355,23 @@ mod tests {
             column: Some(5),
             message: "trailing comma at line 4 column 5".into(),
         })));
+    }
+
+    #[test]
+    fn compile_script_failed() {
+        insta::assert_snapshot!(render(&PhpBuildpackError::ComposerCommand {
+            step: ComposerStep::CompileScript,
+            error: CommandError {
+                command: "composer compile --no-dev --no-interaction".into(),
+                exit_code: Some(1),
+                spawn_error: None,
+                output_tail: "> php bin/console cache:warmup\n\nIn FileLoader.php line 180:\n  \
+                              The file \"config/services.yaml\" does not exist.\n\n\
+                              Script php bin/console cache:warmup handling the compile event returned \
+                              with error code 1"
+                    .into(),
+            },
+        }));
     }
 
     #[test]

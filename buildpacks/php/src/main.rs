@@ -74,7 +74,7 @@ impl Buildpack for PhpBuildpack {
         requirements::check_extensions_load(&tools, &wanted.loaded)?;
 
         if app.composer.has_json() {
-            composer_install::install_dependencies(
+            composer_install::install_and_compile(
                 &context,
                 &mut output,
                 &tools,
