@@ -440,10 +440,10 @@ mod tests {
             .iter()
             .map(|entry| entry["id"].as_str().unwrap())
             .collect();
-        let go = entries.iter().position(|id| *id == "toolforge/ruby").unwrap();
-        assert_eq!(entries[go + 1], "toolforge/procfile", "{entries:?}");
+        let ruby = entries.iter().position(|id| *id == "toolforge/ruby").unwrap();
+        assert_eq!(entries[ruby + 1], "toolforge/procfile", "{entries:?}");
         assert_eq!(
-            table["buildpacks"][go]["uri"].as_str(),
+            table["buildpacks"][ruby]["uri"].as_str(),
             Some("libcnb:toolforge/ruby")
         );
 
@@ -471,7 +471,7 @@ mod tests {
         }
         assert!(
             edited.contains(
-                "uri = \"libcnb:toolforge/go\"\n\n[[buildpacks]]\nid = \"toolforge/ruby\"\n\
+                "uri = \"libcnb:toolforge/java\"\n\n[[buildpacks]]\nid = \"toolforge/ruby\"\n\
                  uri = \"libcnb:toolforge/ruby\"\n\n[[buildpacks]]\nid = \"toolforge/procfile\"\n"
             ),
             "{edited}"
