@@ -129,10 +129,10 @@ pub enum StepError {
     Failed { step: String, error: CommandError },
     /// Reading the inputs, or saving or restoring the outputs.
     Io { step: String, error: IoError },
-    /// A glob of `inputs` is not a glob.
-    InvalidGlob {
+    /// A glob of `inputs` that is not one, or an output outside the app.
+    Invalid {
         step: String,
-        glob: String,
+        entry: String,
         reason: String,
     },
 }
@@ -154,11 +154,11 @@ impl StepError {
                 let message = error.message();
                 ErrorMessage::platform(format!("Build step `{step}`: {}", message.title), message.detail)
             }
-            Self::InvalidGlob { step, glob, reason } => ErrorMessage::app(
-                format!("Invalid input of build step `{step}`"),
-                format!("`{glob}` is not a glob: {reason}."),
+            Self::Invalid { step, entry, reason } => ErrorMessage::app(
+                format!("Invalid input or output of build step `{step}`"),
+                format!("`{entry}`: {reason}."),
             )
-            .fix("write inputs as globs relative to the app, such as `locale/**/*.po`."),
+            .fix("write inputs as globs relative to the app, such as `locale/**/*.po`, and outputs as paths inside it, such as `locale/`."),
         }
     }
 }
@@ -246,11 +246,24 @@ where
 {
     let failed = |error: StepError| libcnb::Error::BuildpackError(B::Error::from(error));
     let app_dir = &context.app_dir;
-    let (files, unmatched) = matching_files(app_dir, &step.inputs).map_err(|(glob, reason)| {
-        failed(StepError::InvalidGlob {
+    if let Some(outside) = step.outputs.iter().find(|path| {
+        let path = Path::new(path);
+        path.is_absolute()
+            || path
+                .components()
+                .any(|part| part == std::path::Component::ParentDir)
+    }) {
+        return Err(failed(StepError::Invalid {
             step: step.name.clone(),
-            glob,
-            reason,
+            entry: outside.clone(),
+            reason: "an output must be a path inside the app, such as `locale/`".to_string(),
+        }));
+    }
+    let (files, unmatched) = matching_files(app_dir, &step.inputs).map_err(|(glob, reason)| {
+        failed(StepError::Invalid {
+            step: step.name.clone(),
+            entry: glob,
+            reason: format!("not a glob: {reason}"),
         })
     })?;
     for glob in unmatched {

@@ -135,3 +135,34 @@ fn inline_buildpacks_get_a_warning_with_the_equivalent_steps() {
     built.assert_output_contains("make docs");
     built.assert_output_contains("Build step `glob`: the input `docs/**` matches no file of the app.");
 }
+
+#[test]
+fn herokus_nodejs_hooks_run_where_heroku_runs_them() {
+    let (built, image) = mirrored_build_ok(&fixture("nodejs-heroku-hooks"), "nodejs-heroku-hooks");
+    built.assert_output_contains(
+        "Running the `heroku-prebuild` script (before installing dependencies, as on Heroku)",
+    );
+    built.assert_output_contains("Running the `heroku-postbuild` script (instead of `build`, as on Heroku)");
+    built.assert_output_contains(
+        "Running the `heroku-cleanup` script (after removing development dependencies, as on Heroku)",
+    );
+    let body = page(&image);
+    assert!(
+        body.contains("prebuild=yes build=no postbuild=yes cleanup=yes\n"),
+        "{body}"
+    );
+    assert!(body.contains("is_number_at_prebuild=absent\n"), "{body}");
+    assert!(body.contains("is_number_at_postbuild=present\n"), "{body}");
+    assert!(body.contains("is_number_at_cleanup=absent\n"), "{body}");
+}
+
+#[test]
+fn composers_compile_script_runs_after_the_install_as_on_heroku() {
+    let (built, image) = mirrored_build_ok(&fixture("php-composer-compile"), "php-composer-compile");
+    built.assert_output_contains("Running composer.json's `compile` script");
+    let body = page(&image);
+    assert!(
+        body.contains("fixture=php-composer-compile\ncompiled=yes\n"),
+        "{body}"
+    );
+}

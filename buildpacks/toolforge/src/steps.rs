@@ -14,6 +14,7 @@ use libtoolforge::output::BuildOutput;
 use libtoolforge::project_toml::ProjectToml;
 use serde::Deserialize;
 use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
 use toml::Spanned;
 
 /// One `[[org.toolforge.build.steps]]`.
@@ -69,6 +70,7 @@ pub(crate) fn run(
     }
     // The process's environment is the build's: every earlier buildpack's build layers.
     let env = BuildEnv::new(context.platform.env(), &context.app_dir);
+    let layers = earlier_layers_key(&context.layers_dir);
     for step in steps {
         let name = step.name.get_ref();
         let step = BuildStep {
@@ -76,13 +78,49 @@ pub(crate) fn run(
             run: Run::Shell(step.run.clone()),
             inputs: step.inputs.clone(),
             input_env: step.env.clone(),
-            key: Vec::new(),
+            key: vec![layers.clone()],
             outputs: step.outputs.clone(),
             launch: step.launch,
         };
         build_step::run(context, output, &env, layer_name(name), &step)?;
     }
     Ok(())
+}
+
+/// What the earlier buildpacks' layers were made from: the sha256 of every layer's metadata
+/// (`/layers/<buildpack>/<layer>.toml`: the keys they are cached by, with runtime versions,
+/// lockfile digests and Debian packages), so that a step's cached outputs are not reused with
+/// another runtime or other dependencies than they were made with.
+fn earlier_layers_key(own_layers_dir: &Path) -> String {
+    let mut files = Vec::new();
+    if let Some(all) = own_layers_dir.parent() {
+        for buildpack in sorted_entries(all) {
+            if buildpack == own_layers_dir || !buildpack.is_dir() {
+                continue;
+            }
+            files.extend(sorted_entries(&buildpack).into_iter().filter(|path| {
+                path.extension().is_some_and(|extension| extension == "toml")
+                    && !["launch.toml", "build.toml", "store.toml"]
+                        .iter()
+                        .any(|name| path.file_name().is_some_and(|file| file == *name))
+            }));
+        }
+    }
+    let mut text = String::new();
+    for file in files {
+        let _ = writeln!(text, "{}", file.display());
+        text.push_str(&std::fs::read_to_string(&file).unwrap_or_default());
+    }
+    let digest = libtoolforge::download::sha256(text.as_bytes());
+    format!("the build's layers {}", &digest[..12.min(digest.len())])
+}
+
+fn sorted_entries(dir: &Path) -> Vec<PathBuf> {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|entries| entries.filter_map(Result::ok).map(|entry| entry.path()).collect())
+        .unwrap_or_default();
+    entries.sort();
+    entries
 }
 
 /// `step-<name>`, with what a layer name cannot hold replaced.
