@@ -232,7 +232,9 @@ fn python_3_13_environment_has_no_setuptools_as_python_m_venv_gives_none() {
 #[test]
 fn django_static_files_are_collected_at_build_time() {
     let (built, image) = mirrored_build_ok(&fixture("python-django"), "python-django");
-    built.assert_output_contains("Django: python manage.py collectstatic --noinput");
+    built.assert_output_contains(
+        "Build step `Django collectstatic`: python manage.py collectstatic --noinput",
+    );
     let web = serve(&image);
     let body = assert_index(&web, "python-django", "3.13");
     let static_url = body

@@ -50,8 +50,9 @@ pub(crate) fn collectstatic(
     }
     let step = BuildStep {
         name: COLLECTSTATIC_STEP.to_string(),
+        // The venv's python: `env` has it first on PATH.
         run: Run::Program(vec![
-            python.display().to_string(),
+            "python".to_string(),
             "manage.py".to_string(),
             "collectstatic".to_string(),
             "--noinput".to_string(),

@@ -105,13 +105,13 @@ impl Buildpack for PythonBuildpack {
             },
         )?;
 
-        django::collectstatic(&context, &mut output, (&venv, &env), &files)?;
         // The venv's python and programs first, as the image has them.
-        let mut hook_env = env.clone();
-        hook_env
+        let mut app_env = env.clone();
+        app_env
             .prepend_path(venv.join("bin"))
             .set_default("VIRTUAL_ENV", &venv);
-        hooks::run(&context, &mut output, &hook_env, hooks::POST_COMPILE)?;
+        django::collectstatic(&context, &mut output, (&venv, &app_env), &files)?;
+        hooks::run(&context, &mut output, &app_env, hooks::POST_COMPILE)?;
         django::compile_app(&context, &mut output, &venv);
         output.done();
         BuildResultBuilder::new().build()
