@@ -14,6 +14,7 @@ pub use packaging;
 pub use packaging::file_server;
 
 pub mod directory;
+pub mod platform;
 
 use packaging::file_server::FileServer;
 use std::sync::OnceLock;
@@ -294,7 +295,7 @@ pub fn build(app: &Path, purpose: &str) -> Build {
     pack_build(app, &unique_image_name(purpose), &builder(), &[])
 }
 
-fn combined(output: &Output) -> String {
+pub(crate) fn combined(output: &Output) -> String {
     format!(
         "{}{}",
         String::from_utf8_lossy(&output.stdout),
