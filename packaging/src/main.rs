@@ -132,6 +132,11 @@ fn main() -> ExitCode {
 
 fn setup_machine() -> anyhow::Result<PathBuf> {
     step::run("docker", || Ok(((), setup::ensure_docker()?)))?;
+    // The platform tests' OCI registry: CNCF distribution, as Debian packages it.
+    step::run("registry", || {
+        setup::apt_install(&["docker-registry"])?;
+        Ok(((), "docker-registry installed".to_string()))
+    })?;
     let pack = step::run("pack", cnb_tools::ensure_pack)?;
     let version = builder::lifecycle_version()?;
     step::run(&format!("lifecycle {version}"), || {

@@ -27,6 +27,11 @@ use std::time::{Duration, Instant};
 /// The Platform API the Tekton catalog's `buildpacks-phases` task 0.3 supports.
 pub const PLATFORM_API: &str = "0.13";
 
+/// The tasks' `CNB_PROCESS_TYPE`/`PROCESS_TYPE`, set to empty: their default, `web`, fails the
+/// export of every tool without a web process (a job-only tool), while the buildpacks make `web`
+/// the default process wherever there is one.
+const DEFAULT_PROCESS: &str = "-process-type=";
+
 /// Where the phases see the volumes, as in the Tekton tasks.
 const LAYERS: &str = "/layers";
 const WORKSPACE: &str = "/workspace/source";
@@ -115,7 +120,8 @@ impl Registry {
     pub fn push(&self, local: &str, name: &str) -> String {
         let reference = self.reference(name);
         docker(&["tag", local, &reference]).expect("docker tag");
-        docker(&["push", "--quiet", &reference]).unwrap_or_else(|error| panic!("docker push {reference}: {error}"));
+        docker(&["push", "--quiet", &reference])
+            .unwrap_or_else(|error| panic!("docker push {reference}: {error}"));
         reference
     }
 }
@@ -141,10 +147,16 @@ pub fn images() -> &'static Images {
         let registry = registry();
         let config = packaging::stack::read_config().expect("stacks/stack.toml");
         let local_builder = crate::builder();
-        let env = docker(&["image", "inspect", "--format", "{{json .Config.Env}}", &local_builder])
-            .expect("the builder image exists (run `cargo packaging builder`)")
-            .trim()
-            .to_string();
+        let env = docker(&[
+            "image",
+            "inspect",
+            "--format",
+            "{{json .Config.Env}}",
+            &local_builder,
+        ])
+        .expect("the builder image exists (run `cargo packaging builder`)")
+        .trim()
+        .to_string();
         let env_value = |name: &str| {
             let prefix = format!("\"{name}=");
             env.split(',')
@@ -220,7 +232,8 @@ impl PlatformBuild {
     /// When the pull fails.
     #[must_use]
     pub fn pull(&self) -> crate::Image {
-        docker(&["pull", "--quiet", &self.image]).unwrap_or_else(|error| panic!("docker pull {}: {error}", self.image));
+        docker(&["pull", "--quiet", &self.image])
+            .unwrap_or_else(|error| panic!("docker pull {}: {error}", self.image));
         crate::Image(self.image.clone())
     }
 }
@@ -331,15 +344,20 @@ pub fn platform_build(
         prepare_args.extend(["--env".to_string(), format!("{name}={value}")]);
     }
     prepare_args.extend(["--entrypoint".to_string(), "sh".to_string()]);
-    run_step(&mut build, &volumes, "prepare", &prepare_args, &images.builder, &["-c", &prepare]);
+    run_step(
+        &mut build,
+        &volumes,
+        "prepare",
+        &prepare_args,
+        &images.builder,
+        &["-c", &prepare],
+    );
 
     let cache_args: Vec<String> = match cache {
         Cache::Image(reference) => vec![format!("-cache-image={reference}")],
         Cache::Empty | Cache::Volume(_) => vec![format!("-cache-dir={CACHE}")],
     };
-    let common = |extra: &[&str]| -> Vec<String> {
-        extra.iter().map(ToString::to_string).collect()
-    };
+    let common = |extra: &[&str]| -> Vec<String> { extra.iter().map(ToString::to_string).collect() };
     let insecure = format!("-insecure-registry={}", registry.address);
     let phase_args = vec![
         "--user".to_string(),
@@ -370,7 +388,7 @@ pub fn platform_build(
                 "-layers=/layers",
                 "-group=/layers/group.toml",
                 "-report=/layers/report.toml",
-                "-process-type=web",
+                DEFAULT_PROCESS,
             ]);
             export.extend(cache_args.iter().cloned());
             export.extend(ids.iter().cloned());
@@ -417,24 +435,29 @@ pub fn platform_build(
             let mut create = common(&[&app_dir]);
             create.extend(cache_args.iter().cloned());
             create.extend(ids.iter().cloned());
-            create.extend(
-                common(&[
-                    "-layers=/layers",
-                    "-platform=/platform",
-                    "-report=/layers/report.toml",
-                    "-process-type=web",
-                    "-skip-restore=false",
-                    &format!("-previous-image={image}"),
-                    &run_image,
-                    &insecure,
-                    image,
-                ]),
-            );
+            create.extend(common(&[
+                "-layers=/layers",
+                "-platform=/platform",
+                "-report=/layers/report.toml",
+                DEFAULT_PROCESS,
+                "-skip-restore=false",
+                &format!("-previous-image={image}"),
+                &run_image,
+                &insecure,
+                image,
+            ]));
             let mut docker_args = phase_args.clone();
             docker_args.extend(["--entrypoint".to_string(), "/cnb/lifecycle/creator".to_string()]);
             if build.success {
                 let args: Vec<&str> = create.iter().map(String::as_str).collect();
-                run_step(&mut build, &volumes, "creator", &docker_args, &images.builder, &args);
+                run_step(
+                    &mut build,
+                    &volumes,
+                    "creator",
+                    &docker_args,
+                    &images.builder,
+                    &args,
+                );
             }
         }
     }
@@ -475,4 +498,41 @@ fn run_step(
 pub fn unique_reference(purpose: &str) -> String {
     let local = crate::unique_image_name(purpose);
     registry().reference(&local)
+}
+
+impl PlatformBuild {
+    /// The app image's digest, as the exporter printed it (`*** Images (sha256:…)`).
+    ///
+    /// # Panics
+    ///
+    /// When the exporter printed none (the build failed).
+    #[must_use]
+    pub fn digest(&self) -> &str {
+        self.output
+            .split("*** Images (")
+            .nth(1)
+            .and_then(|rest| rest.split(')').next())
+            .unwrap_or_else(|| panic!("the exporter printed no digest:\n{}", self.output))
+    }
+
+    /// The output of one container (`builder`, `exporter`, …).
+    #[must_use]
+    pub fn phase_output(&self, name: &str) -> &str {
+        self.output
+            .split(&format!("--- {name}\n"))
+            .nth(1)
+            .map_or("", |rest| rest.split("\n--- ").next().unwrap_or(rest))
+    }
+}
+
+/// The build-time environment the tests give pack (`--env`, see [`crate::mirror_args`]), as the
+/// platform's `/platform/env`: the runtimes come from the mirrors.
+#[must_use]
+pub fn mirror_env() -> Vec<(String, String)> {
+    crate::mirror_args()
+        .chunks(2)
+        .filter(|pair| pair[0] == "--env")
+        .filter_map(|pair| pair[1].split_once('='))
+        .map(|(name, value)| (name.to_string(), value.to_string()))
+        .collect()
 }
