@@ -14,6 +14,7 @@ pub use packaging;
 pub use packaging::file_server;
 
 pub mod directory;
+pub mod floor;
 pub mod platform;
 
 use packaging::file_server::FileServer;

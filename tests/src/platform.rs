@@ -308,6 +308,23 @@ pub fn platform_build(
     cache: &Cache,
     env: &[(String, String)],
 ) -> PlatformBuild {
+    platform_build_with(&images().builder, app, image, lifecycle, cache, env)
+}
+
+/// As [`platform_build`], with another builder in [`registry`] (on the same stack).
+///
+/// # Panics
+///
+/// When docker cannot run a container.
+#[must_use]
+pub fn platform_build_with(
+    builder: &str,
+    app: &Path,
+    image: &str,
+    lifecycle: Lifecycle,
+    cache: &Cache,
+    env: &[(String, String)],
+) -> PlatformBuild {
     let images = images();
     let registry = registry();
     let id = image.rsplit('/').next().unwrap_or(image).replace([':', '.'], "-");
@@ -349,7 +366,7 @@ pub fn platform_build(
         &volumes,
         "prepare",
         &prepare_args,
-        &images.builder,
+        builder,
         &["-c", &prepare],
     );
 
@@ -428,7 +445,7 @@ pub fn platform_build(
                 let mut docker_args = phase_args.clone();
                 docker_args.extend(["--entrypoint".to_string(), program]);
                 let args: Vec<&str> = args.iter().map(String::as_str).collect();
-                run_step(&mut build, &volumes, phase, &docker_args, &images.builder, &args);
+                run_step(&mut build, &volumes, phase, &docker_args, builder, &args);
             }
         }
         Lifecycle::Creator => {
@@ -455,7 +472,7 @@ pub fn platform_build(
                     &volumes,
                     "creator",
                     &docker_args,
-                    &images.builder,
+                    builder,
                     &args,
                 );
             }

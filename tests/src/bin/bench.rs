@@ -8,13 +8,12 @@
 //! "warm, one-line change"; FILE must take `#` or `//` comments as its name says.)
 //! (after `cargo packaging builder`).
 
-use packaging::stack::read_config;
-use packaging::{builder, buildpacks, cnb_tools, paths};
+use packaging::cnb_tools;
 use std::path::Path;
 use std::time::Duration;
+use toolforge_tests::floor::{FLOOR_BUILDER, create_floor_builder};
 use toolforge_tests::{Build, Image, docker, fixture_copy, mirror_args, pack_build, unique_image_name};
 
-const FLOOR_BUILDER: &str = "toolforge-test/builder-floor:latest";
 const DEFAULT_FIXTURES: [&str; 6] = [
     "procfile-web",
     "python-flask-pip",
@@ -175,35 +174,4 @@ fn image_size(image: &str) -> u64 {
         .ok()
         .and_then(|size| size.trim().parse().ok())
         .unwrap_or(0)
-}
-
-/// A builder like ours, on the same stack and lifecycle, whose only buildpack does nothing.
-fn create_floor_builder() {
-    let stack = read_config().expect("stacks/stack.toml");
-    let version = builder::lifecycle_version().expect("builder/builder.toml");
-    let (lifecycle, _) =
-        cnb_tools::ensure_lifecycle(&version).expect("the lifecycle (run `cargo packaging builder`)");
-    let noop = buildpacks::packaged_dir(&"toolforge-test/noop".parse().expect("valid id"));
-    assert!(
-        noop.is_dir(),
-        "{} is missing: run `cargo packaging builder` first",
-        noop.display()
-    );
-    let config = format!(
-        "[[buildpacks]]\nuri = {noop:?}\n\n[[order]]\n[[order.group]]\nid = \"toolforge-test/noop\"\n\n\
-         [lifecycle]\nuri = {lifecycle:?}\n\n[build]\nimage = {build:?}\n\n[[run.images]]\nimage = {run:?}\n",
-        noop = noop.display().to_string(),
-        lifecycle = lifecycle.display().to_string(),
-        build = stack.images.build,
-        run = stack.images.run,
-    );
-    let path = paths::generated_dir().join("builder-floor.toml");
-    std::fs::write(&path, config).expect("write the floor builder's config");
-    let status = cnb_tools::pack_command(&cnb_tools::pack_binary())
-        .args(["builder", "create", FLOOR_BUILDER, "--config"])
-        .arg(&path)
-        .args(["--pull-policy", "never", "--quiet"])
-        .status()
-        .expect("pack can be started");
-    assert!(status.success(), "cannot create the floor builder");
 }
