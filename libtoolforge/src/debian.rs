@@ -622,7 +622,8 @@ fn parse_simulation(text: &str) -> Vec<Resolved> {
 }
 
 /// The installed packages of a dpkg status file and their versions.
-fn installed_versions(status: &str) -> BTreeMap<String, String> {
+#[must_use]
+pub fn installed_versions(status: &str) -> BTreeMap<String, String> {
     let mut versions = BTreeMap::new();
     for entry in status.split("\n\n") {
         let field = |name: &str| {

@@ -15,6 +15,7 @@ use crate::disk;
 use crate::error::{ErrorMessage, Location};
 use crate::layer::{Cache, LayerKey, cached_layer, change};
 use crate::output::{BuildOutput, format_duration};
+use crate::run_image_dependencies;
 use libcnb::Buildpack;
 use libcnb::build::BuildContext;
 use libcnb::data::layer::LayerName;
@@ -87,6 +88,10 @@ pub struct PackagesLayer<'a> {
     /// What the buildpack writes into the layer besides the packages, as a version raised when
     /// that changes, so that layers of an older buildpack are rebuilt; empty for nothing.
     pub layout: &'a str,
+    /// The buildpack's [`run_image_dependencies::CHECK_PROGRAM`] binary, installed as the launch
+    /// layer's exec.d program: a process of an image rebased onto a run image that no longer
+    /// satisfies the layer's packages does not start. `None`: no check.
+    pub run_image_check: Option<PathBuf>,
 }
 
 impl<'a> PackagesLayer<'a> {
@@ -99,6 +104,7 @@ impl<'a> PackagesLayer<'a> {
             launch: true,
             what,
             layout: "",
+            run_image_check: None,
         }
     }
 
@@ -106,6 +112,15 @@ impl<'a> PackagesLayer<'a> {
     #[must_use]
     pub fn layout(self, layout: &'a str) -> Self {
         Self { layout, ..self }
+    }
+
+    /// Checked at launch by `program` (the field `run_image_check`).
+    #[must_use]
+    pub fn run_image_check(self, program: PathBuf) -> Self {
+        Self {
+            run_image_check: Some(program),
+            ..self
+        }
     }
 }
 
@@ -233,12 +248,17 @@ where
         let failed = |error: PackagesError| libcnb::Error::BuildpackError(B::Error::from(error));
         let debs = download(output, apt, resolved).map_err(failed)?;
         unpack(output, &path, &debs).map_err(failed)?;
+        run_image_dependencies::write_record(&path, &debs, Path::new(RUN_IMAGE_STATUS))
+            .map_err(|error| failed(PackagesError::Unpack(error)))?;
         let failed_steps = configure(output, &path).map_err(libcnb::Error::BuildpackError)?;
         if !failed_steps.is_empty() {
             keyed.write_metadata(key.with_failed_steps(failed_steps))?;
         }
     }
     keyed.write_env(env(&path))?;
+    if let Some(program) = layer.run_image_check.clone().filter(|_| layer.launch) {
+        keyed.write_exec_d_programs([(run_image_dependencies::CHECK_PROGRAM, program)])?;
+    }
     Ok(Installed { path, cache })
 }
 

@@ -20,6 +20,8 @@
 //! - [`kept_directory`]: a dependency directory (`node_modules`, `vendor`) kept between builds.
 //! - [`debian_layer`]: a package list resolved with [`apt_state`] and installed into a cached
 //!   layer keyed on it, with the buildpack's configuration and environment; its errors.
+//! - [`run_image_dependencies`]: what a layer of Debian packages takes from the run image,
+//!   recorded at install and checked before every process start (exec.d), for rebased images.
 //! - [`build_only`]: app files only the build needs (a front end's dependencies), declared by the
 //!   buildpack that makes them and removed from the image by the last one.
 //! - [`private_dir`]: a run-time directory private to one uid in a shared `/tmp`, refused when
@@ -50,6 +52,7 @@ pub mod layer;
 pub mod output;
 pub mod private_dir;
 pub mod project_toml;
+pub mod run_image_dependencies;
 pub mod runtime;
 pub mod stack;
 pub mod toml_file;

@@ -6,6 +6,7 @@
 
 use crate::AptBuildpack;
 use crate::errors::AptBuildpackError;
+use libcnb::additional_buildpack_binary_path;
 use libcnb::build::BuildContext;
 use libcnb::data::layer_name;
 use libcnb::layer_env::{LayerEnv, ModificationBehavior, Scope};
@@ -26,7 +27,8 @@ pub(crate) fn install(
         context,
         output,
         apt,
-        &PackagesLayer::new(layer_name!("packages"), "packages"),
+        &PackagesLayer::new(layer_name!("packages"), "packages")
+            .run_image_check(additional_buildpack_binary_path!("toolforge-apt-run-image-check")),
         (requested, resolved),
         |output, path| Ok(run_configure_commands(output, path)),
         |path| layer_env(path, resolved),

@@ -11,6 +11,7 @@
 use crate::JavaBuildpack;
 use crate::errors::JavaBuildpackError;
 use crate::java_version::{self, Choice, JavaRequest};
+use libcnb::additional_buildpack_binary_path;
 use libcnb::build::BuildContext;
 use libcnb::data::layer_name;
 use libcnb::layer_env::{LayerEnv, ModificationBehavior, Scope};
@@ -128,7 +129,11 @@ pub(crate) fn install(
         &PackagesLayer {
             build: false,
             launch: true,
-            ..PackagesLayer::new(layer_name!("jre"), &format!("Java {major} runtime")).layout(LAYOUT)
+            ..PackagesLayer::new(layer_name!("jre"), &format!("Java {major} runtime"))
+                .layout(LAYOUT)
+                .run_image_check(additional_buildpack_binary_path!(
+                    "toolforge-java-run-image-check"
+                ))
         },
         (&spec(&jre_package(major)), &packages.jre),
         |_, _| Ok(Vec::new()),

@@ -67,7 +67,9 @@ pub(crate) fn install(
         context,
         output,
         apt,
-        &PackagesLayer::new(layer_name!("php"), "PHP").layout(LAYOUT),
+        &PackagesLayer::new(layer_name!("php"), "PHP")
+            .layout(LAYOUT)
+            .run_image_check(additional_buildpack_binary_path!("toolforge-php-run-image-check")),
         (requested, resolved),
         |output, path| configure(output, path).map(|()| Vec::new()),
         |path| layer_env(path, vendor_bin),

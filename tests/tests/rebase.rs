@@ -1,0 +1,126 @@
+//! `pack rebase` onto a rebuilt run image, end to end: an image whose apt layer still finds what it
+//! was resolved against starts as before (a security update of the run image is what rebases are
+//! for); one whose run image no longer has it refuses to start, saying to rebuild, instead of
+//! failing later with a loader error.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+use toolforge_tests::{Image, Run, fixture, unique_image_name};
+
+/// The sentence the check's message ends its explanation with.
+const REBUILD: &str = "This image was rebased onto a run image whose packages no longer match";
+
+/// A run image `FROM` the stack's, its dpkg status edited by `edit` (a `sed` script run as root;
+/// no network: the packages' files stay as they are, only what dpkg says about them changes).
+fn run_image_with_status_edited(purpose: &str, edit: &str) -> Image {
+    let config = packaging::stack::read_config().expect("stacks/stack.toml");
+    let run = &config.users.run;
+    let image = Image(unique_image_name(purpose));
+    let dockerfile = format!(
+        "FROM {}\nUSER root\nRUN sed -i -e '{edit}' /var/lib/dpkg/status\nUSER {}:{}\n",
+        config.images.run, run.uid, run.gid
+    );
+    let mut child = Command::new("docker")
+        .args(["build", "--quiet", "--tag", &image.0, "-"])
+        // The classic builder, as `packaging stack` uses.
+        .env("DOCKER_BUILDKIT", "0")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("docker can be started");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(dockerfile.as_bytes())
+        .expect("the Dockerfile is written");
+    let output = child.wait_with_output().expect("docker build finishes");
+    assert!(
+        output.status.success(),
+        "docker build of\n{dockerfile}failed:\n{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    image
+}
+
+/// `pack rebase image --run-image run_image`, in the daemon; the combined output.
+fn rebase(image: &str, run_image: &str) -> String {
+    let output = packaging::cnb_tools::pack_command(&packaging::cnb_tools::pack_binary())
+        .args([
+            "rebase",
+            image,
+            "--run-image",
+            run_image,
+            "--pull-policy",
+            "never",
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .expect("pack can be started");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(output.status.success(), "pack rebase failed:\n{text}");
+    text
+}
+
+/// The `check` process of apt-aptfile (make and jq from the apt layer); (exit code, stdout, stderr).
+fn run_check(image: &str) -> (i32, String, String) {
+    Run::toolforge(image).read_only().launcher(&["check"]).output()
+}
+
+/// The libc6 stanza of the dpkg status, as a sed address.
+const LIBC6: &str = "/^Package: libc6$/,/^$/";
+
+#[test]
+fn a_rebase_keeps_working_when_the_run_image_still_satisfies_the_apt_layer_and_says_to_rebuild_when_not() {
+    // One build; every run image after it is a rebase.
+    let built = toolforge_tests::build(&fixture("apt-aptfile"), "rebase-apt").expect_success();
+    let image = Image(built.image.clone());
+    let (code, stdout, stderr) = run_check(&image.0);
+    assert_eq!(code, 0, "{}\n{stdout}{stderr}", built.output);
+
+    // A security update of the C library: a newer version, satisfying every Depends as before.
+    let updated = run_image_with_status_edited(
+        "rebase-run-updated",
+        &format!(r"{LIBC6}s/^Version: \(.*\)$/Version: \1+security1/"),
+    );
+    rebase(&image.0, &updated.0);
+    let (code, stdout, stderr) = run_check(&image.0);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.starts_with("GNU Make 4."), "{stdout}");
+    assert!(stdout.contains("jq-1."), "{stdout}");
+    assert!(!stderr.contains(REBUILD), "{stderr}");
+
+    // A C library older than any jq and make declare (`libc6 (>= 2.3x)`).
+    let older = run_image_with_status_edited(
+        "rebase-run-older",
+        &format!("{LIBC6}s/^Version: .*$/Version: 2.19-1/"),
+    );
+    rebase(&image.0, &older.0);
+    let (code, stdout, stderr) = run_check(&image.0);
+    assert_ne!(code, 0, "{stdout}{stderr}");
+    assert!(!stdout.contains("GNU Make"), "the process started:\n{stdout}");
+    for expected in [
+        "! ERROR: The layer toolforge_apt/packages does not work on this run image",
+        "- `libc6`: ",
+        "needs >= 2.",
+        "the run image now has 2.19-1",
+        REBUILD,
+        "toolforge build start",
+    ] {
+        assert!(stderr.contains(expected), "{expected:?} not in:\n{stderr}");
+    }
+
+    // No C library at all, as far as dpkg knows.
+    let without = run_image_with_status_edited("rebase-run-without", &format!("{LIBC6}d"));
+    rebase(&image.0, &without.0);
+    let (code, stdout, stderr) = run_check(&image.0);
+    assert_ne!(code, 0, "{stdout}{stderr}");
+    assert!(stderr.contains("the run image no longer has it"), "{stderr}");
+    assert!(stderr.contains(REBUILD), "{stderr}");
+}
