@@ -4,6 +4,7 @@
 //!
 //! Everything here needs `cargo packaging builder` to have run (the test command does that).
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -654,4 +655,48 @@ pub fn image_label(image: &str, label: &str) -> String {
     .expect("the image exists")
     .trim()
     .to_string()
+}
+
+/// The libc6 stanza of a dpkg status, as a sed address.
+pub const LIBC6: &str = "/^Package: libc6$/,/^$/";
+
+/// A run image `FROM` the stack's, its dpkg status edited by `edit` (a `sed` script run as root;
+/// no network: the packages' files stay as they are, only what dpkg says about them changes),
+/// for rebase tests.
+///
+/// # Panics
+///
+/// When docker cannot build it.
+#[must_use]
+pub fn run_image_with_status_edited(purpose: &str, edit: &str) -> Image {
+    let config = packaging::stack::read_config().expect("stacks/stack.toml");
+    let run = &config.users.run;
+    let image = Image(unique_image_name(purpose));
+    let dockerfile = format!(
+        "FROM {}\nUSER root\nRUN sed -i -e '{edit}' /var/lib/dpkg/status\nUSER {}:{}\n",
+        config.images.run, run.uid, run.gid
+    );
+    let mut child = Command::new("docker")
+        .args(["build", "--quiet", "--tag", &image.0, "-"])
+        // The classic builder, as `packaging stack` uses.
+        .env("DOCKER_BUILDKIT", "0")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("docker can be started");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(dockerfile.as_bytes())
+        .expect("the Dockerfile is written");
+    let output = child.wait_with_output().expect("docker build finishes");
+    assert!(
+        output.status.success(),
+        "docker build of\n{dockerfile}failed:\n{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    image
 }

@@ -467,14 +467,7 @@ pub fn platform_build_with(
             docker_args.extend(["--entrypoint".to_string(), "/cnb/lifecycle/creator".to_string()]);
             if build.success {
                 let args: Vec<&str> = create.iter().map(String::as_str).collect();
-                run_step(
-                    &mut build,
-                    &volumes,
-                    "creator",
-                    &docker_args,
-                    builder,
-                    &args,
-                );
+                run_step(&mut build, &volumes, "creator", &docker_args, builder, &args);
             }
         }
     }
@@ -552,4 +545,38 @@ pub fn mirror_env() -> Vec<(String, String)> {
         .filter_map(|pair| pair[1].split_once('='))
         .map(|(name, value)| (name.to_string(), value.to_string()))
         .collect()
+}
+
+/// The lifecycle's `rebaser` against the registry, as a platform runs it: `image` in
+/// [`registry`] onto `run_image` (also there), in place. Returns whether it succeeded, and its
+/// output.
+///
+/// # Panics
+///
+/// When docker cannot run it.
+#[must_use]
+pub fn rebase(image: &str, run_image: &str) -> (bool, String) {
+    let images = images();
+    let (uid, gid) = &images.user;
+    let output = Command::new("docker")
+        .args([
+            "run",
+            "--rm",
+            "--network",
+            "host",
+            "--user",
+            &format!("{uid}:{gid}"),
+        ])
+        .args(["--env", &format!("CNB_PLATFORM_API={PLATFORM_API}")])
+        .args(["--entrypoint", "/cnb/lifecycle/rebaser", &images.builder])
+        .args([
+            format!("-run-image={run_image}"),
+            format!("-insecure-registry={}", registry().address),
+            "-report=/tmp/report.toml".to_string(),
+            image.to_string(),
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .expect("docker can be started");
+    (output.status.success(), combined(&output))
 }

@@ -5,9 +5,9 @@
 //! Each image is pulled from the registry and run as Toolforge runs it.
 
 use toolforge_tests::platform::{
-    Cache, Lifecycle, PlatformBuild, mirror_env, platform_build, unique_reference,
+    Cache, Lifecycle, PlatformBuild, mirror_env, platform_build, rebase, registry, unique_reference,
 };
-use toolforge_tests::{Run, fixture, fixture_copy};
+use toolforge_tests::{LIBC6, Run, fixture, fixture_copy, run_image_with_status_edited};
 
 fn build(fixture_name: &str, image: &str, lifecycle: Lifecycle, cache: &Cache) -> PlatformBuild {
     platform_build(&fixture(fixture_name), image, lifecycle, cache, &mirror_env()).expect_success()
@@ -89,7 +89,7 @@ fn apt_packages_through_the_creator_with_a_cache_image_and_a_changed_aptfile() {
     let image = unique_reference("platform-apt");
     let cache = Cache::Image(format!("{image}-cache"));
     let env = mirror_env();
-    platform_build(app.path(), &image, Lifecycle::Creator, &cache, &env).expect_success();
+    let _first = platform_build(app.path(), &image, Lifecycle::Creator, &cache, &env).expect_success();
     // One more package: the rebuild installs from the cache image what it has.
     let aptfile = app.path().join("Aptfile");
     let text = std::fs::read_to_string(&aptfile).expect("the Aptfile");
@@ -111,6 +111,25 @@ fn apt_packages_through_the_creator_with_a_cache_image_and_a_changed_aptfile() {
     assert!(lines[1].starts_with("jq-"), "{stdout}");
     assert!(lines[2].starts_with("file-"), "{stdout}");
     assert_eq!(lines[3], "52503", "{stdout}");
+    drop(local);
+
+    // The lifecycle's rebaser, in the registry, onto a run image whose C library is older than
+    // the apt layer's packages need: the image refuses to start and says to rebuild.
+    let older = run_image_with_status_edited(
+        "platform-run-older",
+        &format!("{LIBC6}s/^Version: .*$/Version: 2.19-1/"),
+    );
+    let older = registry().push(
+        &older.0,
+        &format!("{}-older-run", image.rsplit('/').next().unwrap_or("run")),
+    );
+    let (rebased, output) = rebase(&image, &older);
+    assert!(rebased, "{output}");
+    let local = second.pull();
+    let (code, stdout, stderr) = Run::toolforge(&local.0).read_only().launcher(&["check"]).output();
+    assert_ne!(code, 0, "{stdout}{stderr}");
+    assert!(stderr.contains("libc6"), "{stderr}");
+    assert!(stderr.contains("rebuild the image"), "{stderr}");
 }
 
 #[test]

@@ -3,47 +3,11 @@
 //! for); one whose run image no longer has it refuses to start, saying to rebuild, instead of
 //! failing later with a loader error.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
-use toolforge_tests::{Image, Run, fixture, unique_image_name};
+use std::process::Stdio;
+use toolforge_tests::{Image, LIBC6, Run, fixture, run_image_with_status_edited};
 
 /// The sentence the check's message ends its explanation with.
 const REBUILD: &str = "This image was rebased onto a run image whose packages no longer match";
-
-/// A run image `FROM` the stack's, its dpkg status edited by `edit` (a `sed` script run as root;
-/// no network: the packages' files stay as they are, only what dpkg says about them changes).
-fn run_image_with_status_edited(purpose: &str, edit: &str) -> Image {
-    let config = packaging::stack::read_config().expect("stacks/stack.toml");
-    let run = &config.users.run;
-    let image = Image(unique_image_name(purpose));
-    let dockerfile = format!(
-        "FROM {}\nUSER root\nRUN sed -i -e '{edit}' /var/lib/dpkg/status\nUSER {}:{}\n",
-        config.images.run, run.uid, run.gid
-    );
-    let mut child = Command::new("docker")
-        .args(["build", "--quiet", "--tag", &image.0, "-"])
-        // The classic builder, as `packaging stack` uses.
-        .env("DOCKER_BUILDKIT", "0")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("docker can be started");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(dockerfile.as_bytes())
-        .expect("the Dockerfile is written");
-    let output = child.wait_with_output().expect("docker build finishes");
-    assert!(
-        output.status.success(),
-        "docker build of\n{dockerfile}failed:\n{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    image
-}
 
 /// `pack rebase image --run-image run_image`, in the daemon; the combined output.
 fn rebase(image: &str, run_image: &str) -> String {
@@ -72,9 +36,6 @@ fn rebase(image: &str, run_image: &str) -> String {
 fn run_check(image: &str) -> (i32, String, String) {
     Run::toolforge(image).read_only().launcher(&["check"]).output()
 }
-
-/// The libc6 stanza of the dpkg status, as a sed address.
-const LIBC6: &str = "/^Package: libc6$/,/^$/";
 
 #[test]
 fn a_rebase_keeps_working_when_the_run_image_still_satisfies_the_apt_layer_and_says_to_rebuild_when_not() {

@@ -76,7 +76,8 @@ fn build(mode: Mode, builder: &str, app: &Path, image: &str) -> Timing {
             };
             let builder = registry_builder(builder);
             let built: PlatformBuild =
-                platform_build_with(&builder, app, image, Lifecycle::Phases, &cache, &mirror_env()).expect_success();
+                platform_build_with(&builder, app, image, Lifecycle::Phases, &cache, &mirror_env())
+                    .expect_success();
             Timing {
                 total: built.duration(),
                 buildpacks: buildpack_times(built.phase_output("builder")),
@@ -134,11 +135,17 @@ fn buildpack_times(output: &str) -> Vec<(String, String)> {
     let mut times = Vec::new();
     let mut current = None;
     for line in output.lines() {
-        let line = line.get(line.find("## ").or_else(|| line.find("- Done (")).unwrap_or(0)..).unwrap_or(line);
+        let line = line
+            .get(line.find("## ").or_else(|| line.find("- Done (")).unwrap_or(0)..)
+            .unwrap_or(line);
         if let Some(header) = line.strip_prefix("## ") {
-            current = header
-                .rsplit_once('(')
-                .map(|(_, id)| id.trim_end_matches(')').rsplit('/').next().unwrap_or(id).to_string());
+            current = header.rsplit_once('(').map(|(_, id)| {
+                id.trim_end_matches(')')
+                    .rsplit('/')
+                    .next()
+                    .unwrap_or(id)
+                    .to_string()
+            });
         } else if let Some(done) = line.strip_prefix("- Done (")
             && let Some(id) = current.take()
         {
@@ -153,7 +160,11 @@ fn one_line_change(app: &Path, file: &str) {
     let comment = if file.ends_with(".py") { "#" } else { "//" };
     let path = app.join(file);
     let text = std::fs::read_to_string(&path).expect("the file to change");
-    std::fs::write(&path, format!("{text}\n{comment} platform-bench: a one-line change\n")).expect("the changed file");
+    std::fs::write(
+        &path,
+        format!("{text}\n{comment} platform-bench: a one-line change\n"),
+    )
+    .expect("the changed file");
 }
 
 fn seconds(duration: Duration) -> String {
@@ -181,7 +192,9 @@ fn main() {
          buildpacks-phases 0.3; one run each)\n",
         toolforge_tests::platform::PLATFORM_API
     );
-    println!("| fixture | mode | cold | rebuild, no change | rebuild, one-line change | floor rebuild | no change / floor |");
+    println!(
+        "| fixture | mode | cold | rebuild, no change | rebuild, one-line change | floor rebuild | no change / floor |"
+    );
     println!("|---|---|---|---|---|---|---|");
     let mut breakdowns = String::new();
     for (name, file) in &fixtures {
