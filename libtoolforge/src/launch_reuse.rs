@@ -98,7 +98,11 @@ pub fn decide<K: LayerKey>(restored: &Restored<K>, key: &K, needed_at_build: boo
 /// # Errors
 ///
 /// When the TOML cannot be written, or a directory there cannot be removed.
-pub fn keep_from_previous_image<K: LayerKey>(layers_dir: &Path, name: &LayerName, key: &K) -> std::io::Result<()> {
+pub fn keep_from_previous_image<K: LayerKey>(
+    layers_dir: &Path,
+    name: &LayerName,
+    key: &K,
+) -> std::io::Result<()> {
     let dir = layers_dir.join(name.as_str());
     if dir.exists() {
         std::fs::remove_dir_all(&dir)?;

@@ -115,7 +115,8 @@ impl Registry {
     pub fn push(&self, local: &str, name: &str) -> String {
         let reference = self.reference(name);
         docker(&["tag", local, &reference]).expect("docker tag");
-        docker(&["push", "--quiet", &reference]).unwrap_or_else(|error| panic!("docker push {reference}: {error}"));
+        docker(&["push", "--quiet", &reference])
+            .unwrap_or_else(|error| panic!("docker push {reference}: {error}"));
         reference
     }
 }
@@ -141,10 +142,16 @@ pub fn images() -> &'static Images {
         let registry = registry();
         let config = packaging::stack::read_config().expect("stacks/stack.toml");
         let local_builder = crate::builder();
-        let env = docker(&["image", "inspect", "--format", "{{json .Config.Env}}", &local_builder])
-            .expect("the builder image exists (run `cargo packaging builder`)")
-            .trim()
-            .to_string();
+        let env = docker(&[
+            "image",
+            "inspect",
+            "--format",
+            "{{json .Config.Env}}",
+            &local_builder,
+        ])
+        .expect("the builder image exists (run `cargo packaging builder`)")
+        .trim()
+        .to_string();
         let env_value = |name: &str| {
             let prefix = format!("\"{name}=");
             env.split(',')
@@ -220,7 +227,8 @@ impl PlatformBuild {
     /// When the pull fails.
     #[must_use]
     pub fn pull(&self) -> crate::Image {
-        docker(&["pull", "--quiet", &self.image]).unwrap_or_else(|error| panic!("docker pull {}: {error}", self.image));
+        docker(&["pull", "--quiet", &self.image])
+            .unwrap_or_else(|error| panic!("docker pull {}: {error}", self.image));
         crate::Image(self.image.clone())
     }
 }
@@ -331,15 +339,20 @@ pub fn platform_build(
         prepare_args.extend(["--env".to_string(), format!("{name}={value}")]);
     }
     prepare_args.extend(["--entrypoint".to_string(), "sh".to_string()]);
-    run_step(&mut build, &volumes, "prepare", &prepare_args, &images.builder, &["-c", &prepare]);
+    run_step(
+        &mut build,
+        &volumes,
+        "prepare",
+        &prepare_args,
+        &images.builder,
+        &["-c", &prepare],
+    );
 
     let cache_args: Vec<String> = match cache {
         Cache::Image(reference) => vec![format!("-cache-image={reference}")],
         Cache::Empty | Cache::Volume(_) => vec![format!("-cache-dir={CACHE}")],
     };
-    let common = |extra: &[&str]| -> Vec<String> {
-        extra.iter().map(ToString::to_string).collect()
-    };
+    let common = |extra: &[&str]| -> Vec<String> { extra.iter().map(ToString::to_string).collect() };
     let insecure = format!("-insecure-registry={}", registry.address);
     let phase_args = vec![
         "--user".to_string(),
@@ -417,24 +430,29 @@ pub fn platform_build(
             let mut create = common(&[&app_dir]);
             create.extend(cache_args.iter().cloned());
             create.extend(ids.iter().cloned());
-            create.extend(
-                common(&[
-                    "-layers=/layers",
-                    "-platform=/platform",
-                    "-report=/layers/report.toml",
-                    "-process-type=web",
-                    "-skip-restore=false",
-                    &format!("-previous-image={image}"),
-                    &run_image,
-                    &insecure,
-                    image,
-                ]),
-            );
+            create.extend(common(&[
+                "-layers=/layers",
+                "-platform=/platform",
+                "-report=/layers/report.toml",
+                "-process-type=web",
+                "-skip-restore=false",
+                &format!("-previous-image={image}"),
+                &run_image,
+                &insecure,
+                image,
+            ]));
             let mut docker_args = phase_args.clone();
             docker_args.extend(["--entrypoint".to_string(), "/cnb/lifecycle/creator".to_string()]);
             if build.success {
                 let args: Vec<&str> = create.iter().map(String::as_str).collect();
-                run_step(&mut build, &volumes, "creator", &docker_args, &images.builder, &args);
+                run_step(
+                    &mut build,
+                    &volumes,
+                    "creator",
+                    &docker_args,
+                    &images.builder,
+                    &args,
+                );
             }
         }
     }

@@ -17,10 +17,22 @@ fn mirror_env() -> Vec<(String, String)> {
 #[test]
 fn experiment() {
     let image = unique_reference("platform-python");
-    let first = platform_build(&fixture("python-flask-pip"), &image, Lifecycle::Phases, &Cache::Empty, &mirror_env());
+    let first = platform_build(
+        &fixture("python-flask-pip"),
+        &image,
+        Lifecycle::Phases,
+        &Cache::Empty,
+        &mirror_env(),
+    );
     println!("{}\n{:?}", first.output, first.phases);
     let first = first.expect_success();
-    let second = platform_build(&fixture("python-flask-pip"), &image, Lifecycle::Phases, &Cache::Empty, &mirror_env());
+    let second = platform_build(
+        &fixture("python-flask-pip"),
+        &image,
+        Lifecycle::Phases,
+        &Cache::Empty,
+        &mirror_env(),
+    );
     println!("{}\n{:?}", second.output, second.phases);
     let local = second.expect_success().pull();
     let web = Run::toolforge(&local.0).start();
