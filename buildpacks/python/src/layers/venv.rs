@@ -530,11 +530,17 @@ mod tests {
     fn the_build_needs_the_environment_only_for_what_runs_after_it() {
         let app = tempfile::tempdir().unwrap();
         assert!(!needed_at_build(app.path(), false, &[]));
-        assert!(needed_at_build(app.path(), false, &[".".to_string()]), "own packages");
+        assert!(
+            needed_at_build(app.path(), false, &[".".to_string()]),
+            "own packages"
+        );
         assert!(needed_at_build(app.path(), true, &[]), "collectstatic");
         std::fs::create_dir(app.path().join("bin")).unwrap();
         std::fs::write(app.path().join(crate::hooks::PRE_COMPILE), "").unwrap();
-        assert!(!needed_at_build(app.path(), false, &[]), "pre_compile runs before");
+        assert!(
+            !needed_at_build(app.path(), false, &[]),
+            "pre_compile runs before"
+        );
         std::fs::write(app.path().join(crate::hooks::POST_COMPILE), "").unwrap();
         assert!(needed_at_build(app.path(), false, &[]), "post_compile");
         std::fs::remove_file(app.path().join(crate::hooks::POST_COMPILE)).unwrap();
