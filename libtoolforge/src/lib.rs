@@ -17,6 +17,7 @@
 //!   each layer's build environment.
 //! - [`version_request`]: the version of a runtime an app asks for, where, and by which rules.
 //! - [`runtime`]: a runtime from an inventory into a cached layer, and its errors.
+//! - [`launch_reuse`]: launch layers kept from the previous image by their metadata, without their files.
 //! - [`kept_directory`]: a dependency directory (`node_modules`, `vendor`) kept between builds.
 //! - [`debian_layer`]: a package list resolved with [`apt_state`] and installed into a cached
 //!   layer keyed on it, with the buildpack's configuration and environment; its errors.
@@ -48,6 +49,7 @@ pub mod fuzz;
 pub mod inventory;
 pub mod kept_directory;
 pub mod languages;
+pub mod launch_reuse;
 pub mod layer;
 pub mod output;
 pub mod private_dir;

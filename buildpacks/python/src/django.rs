@@ -71,9 +71,10 @@ pub(crate) fn collectstatic(
 
 /// Compiles the app's Python files, so that starting it writes nothing (the tool's uid cannot
 /// write to the app directory). A file that does not compile only gets a warning: apps often
-/// carry scripts that never run.
-pub(crate) fn compile_app(context: &BuildContext<PythonBuildpack>, output: &mut BuildOutput, venv: &Path) {
-    let result = libtoolforge::command::output(&mut compile_bytecode(venv, &context.app_dir));
+/// carry scripts that never run. With the runtime's own `python`, which is always here: the
+/// environment may be kept from the previous image without its files.
+pub(crate) fn compile_app(context: &BuildContext<PythonBuildpack>, output: &mut BuildOutput, python: &Path) {
+    let result = libtoolforge::command::output(&mut compile_bytecode(python, &context.app_dir));
     if let Err(error) = result {
         output.warning(&format!(
             "Some of the app's Python files do not compile, so Python compiles them at every start:\n{}",

@@ -32,9 +32,10 @@ pub(crate) fn build_env(platform_env: &libcnb::Env, app_dir: &Path) -> BuildEnv 
 
 /// `python -m compileall` for `path`, as the image needs it: every file recompiled (`-f`: the
 /// exporter resets every file's mtime, so timestamp-checked bytecode would be stale) and never
-/// checked against its source at run time, where nothing may be written.
-pub(crate) fn compile_bytecode(venv: &Path, path: &Path) -> Command {
-    let mut command = Command::new(venv.join("bin/python"));
+/// checked against its source at run time, where nothing may be written. `python` is the
+/// interpreter: a venv's, or the runtime's own (the same interpreter, so the same bytecode).
+pub(crate) fn compile_bytecode(python: &Path, path: &Path) -> Command {
+    let mut command = Command::new(python);
     command
         .args([
             "-m",

@@ -76,34 +76,52 @@ impl Buildpack for PythonBuildpack {
         let mut env = environment::build_env(context.platform.env(), &context.app_dir);
         env.prepend_path(python_layer.join("bin"));
 
-        output.step(&format!("{} {}", choice.manager.tool(), choice.manager.version()));
-        let tool_bin = layers::tool::install(
-            &context,
-            &mut output,
-            choice.manager,
-            (&python_layer, &python_version),
-            &env,
-        )?;
-        env.prepend_path(&tool_bin);
-        let download_cache = layers::download_cache::open(&context, choice.manager)?;
-        output.step("Dependencies");
         let dependency_files = package_manager::dependency_files(&choice, &context.app_dir);
         let own_packages = own_packages::find(choice.manager, &context.app_dir);
-        let venv = layers::venv::install(
+        let needed_at_build =
+            layers::venv::needed_at_build(&context.app_dir, files.has("manage.py"), &own_packages);
+        let key = layers::venv::layer_key(
+            &context,
+            &choice,
+            &dependency_files,
+            (&python_layer, &python_version),
+        )?;
+        // Kept from the previous image: no tool, no installer, no download cache.
+        let kept = layers::venv::keep_from_previous_image(
             &context,
             &mut output,
-            &Inputs {
-                choice: &choice,
-                dependency_files: &dependency_files,
-                python_layer: &python_layer,
-                python_version: &python_version,
-                tool_bin: &tool_bin,
-                download_cache: &download_cache,
-                own_packages: &own_packages,
-                env: &env,
-                unpinned_python: unpinned_python.as_ref(),
-            },
+            (&key.0, &key.1),
+            choice.file,
+            needed_at_build,
         )?;
+        let venv = match kept {
+            Ok(venv) => venv,
+            Err(previous_image_changes) => {
+                output.step(&format!("{} {}", choice.manager.tool(), choice.manager.version()));
+                let tool_bin = layers::tool::install(
+                    &context,
+                    &mut output,
+                    choice.manager,
+                    (&python_layer, &python_version),
+                    &env,
+                )?;
+                env.prepend_path(&tool_bin);
+                let download_cache = layers::download_cache::open(&context, choice.manager)?;
+                output.step("Dependencies");
+                let inputs = Inputs {
+                    choice: &choice,
+                    python_layer: &python_layer,
+                    tool_bin: &tool_bin,
+                    download_cache: &download_cache,
+                    own_packages: &own_packages,
+                    env: &env,
+                    unpinned_python: unpinned_python.as_ref(),
+                    needed_at_build,
+                    previous_image_changes,
+                };
+                layers::venv::install(&context, &mut output, &inputs, (&key.0, &key.1))?
+            }
+        };
 
         // The venv's python and programs first, as the image has them.
         let mut app_env = env.clone();
@@ -112,7 +130,7 @@ impl Buildpack for PythonBuildpack {
             .set_default("VIRTUAL_ENV", &venv);
         django::collectstatic(&context, &mut output, (&venv, &app_env), &files)?;
         hooks::run(&context, &mut output, &app_env, hooks::POST_COMPILE)?;
-        django::compile_app(&context, &mut output, &venv);
+        django::compile_app(&context, &mut output, &python_layer.join("bin/python3"));
         output.done();
         BuildResultBuilder::new().build()
     }

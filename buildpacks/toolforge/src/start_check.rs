@@ -75,8 +75,6 @@ struct Checked {
     port: u16,
     watched: Watched,
     changes: AppChanges,
-    /// Launch layers kept from the previous image, whose files are not here.
-    absent_layers: Vec<String>,
 }
 
 fn check(
@@ -116,6 +114,13 @@ fn check_in(
     std::fs::write(scratch.join("config").join("metadata.toml"), metadata)
         .map_err(cannot("write the launcher's metadata"))?;
     let absent_layers = link_launch_layers(root, scratch, group).map_err(cannot("link the launch layers"))?;
+    // Without them the process would fail to start (its programs are there): not the image's fault.
+    if !absent_layers.is_empty() {
+        return Err(format!(
+            "launch layers are reused from the previous image without their files: {}",
+            absent_layers.join(", ")
+        ));
+    }
     // The launcher runs the process named by its own name, as /cnb/process/web does.
     let web = scratch.join("web");
     std::os::unix::fs::symlink(launcher, &web).map_err(cannot("link the launcher"))?;
@@ -128,7 +133,6 @@ fn check_in(
         port,
         watched: watched?,
         changes,
-        absent_layers,
     })
 }
 
@@ -153,7 +157,6 @@ fn report(checked: &Checked, output: &mut BuildOutput) {
         port,
         watched,
         changes,
-        absent_layers,
     } = checked;
     let after = format_duration(watched.after);
     match watched.outcome {
@@ -205,12 +208,6 @@ fn report(checked: &Checked, output: &mut BuildOutput) {
     }
     for failure in &changes.failures {
         output.detail(failure);
-    }
-    if !absent_layers.is_empty() {
-        output.detail(&format!(
-            "launch layers kept from the previous image are not here, so it ran without them: {}",
-            absent_layers.join(", ")
-        ));
     }
 }
 
@@ -328,6 +325,12 @@ mod tests {
              ls \"$CNB_LAYERS_DIR/toolforge_python\"\n\
              touch created.db; exit 1",
         );
+        let skipped = check(app.path(), root.path(), &launcher, DEADLINE).err().unwrap();
+        assert_eq!(
+            skipped,
+            "launch layers are reused from the previous image without their files: toolforge/python:kept"
+        );
+        std::fs::remove_file(root.path().join("toolforge_python/kept.toml")).unwrap();
         let checked = check(app.path(), root.path(), &launcher, DEADLINE)
             .unwrap()
             .unwrap();
@@ -338,7 +341,6 @@ mod tests {
         let first = format!("web {} home=unset {} 0.15", app_dir.display(), checked.port);
         assert_eq!(tail, ["2", "venv", &first]);
         assert_eq!(checked.changes.removed, [PathBuf::from("created.db")]);
-        assert_eq!(checked.absent_layers, ["toolforge/python:kept"]);
         assert!(!app.path().join("created.db").exists());
         let scratch = std::env::temp_dir().join(format!("toolforge-start-check-{}", std::process::id()));
         assert!(!scratch.exists(), "the temporary layers are removed");
@@ -371,7 +373,6 @@ mod tests {
                 removed: vec![PathBuf::from("__pycache__")],
                 ..AppChanges::default()
             },
-            absent_layers: vec![],
         };
         report(&checked(Outcome::Listening, 8000), &mut output);
         report(&checked(Outcome::StillRunning, 41234), &mut output);
@@ -440,6 +441,12 @@ mod tests {
             &root.path().join("toolforge_procfile/launch.toml"),
             "[[processes]]\ntype = \"web\"\ncommand = [\"bash\", \"-c\", \"greet; echo build=${BUILD_ONLY:-none} home=${HOME:-unset}; exit 7\"]\nargs = []\ndefault = true\n",
         );
+        let skipped = check(app.path(), root.path(), &launcher, DEADLINE).err().unwrap();
+        assert_eq!(
+            skipped,
+            "launch layers are reused from the previous image without their files: toolforge/python:kept"
+        );
+        std::fs::remove_file(root.path().join("toolforge_python/kept.toml")).unwrap();
         let checked = check(app.path(), root.path(), &launcher, DEADLINE)
             .unwrap()
             .unwrap();

@@ -1,4 +1,7 @@
-//! The `venv` layer: a virtual environment with the app's dependencies, for build and launch.
+//! The `venv` layer: a virtual environment with the app's dependencies, for launch, and for
+//! build when the build needs it ([`needed_at_build`]); when not, a launch-only layer that the
+//! next build keeps from the previous image while its key is unchanged, even with an empty
+//! cache (see [`libtoolforge::launch_reuse`]).
 //! Named so that it sorts after `python`: the lifecycle prepends each layer's `bin` to PATH in
 //! the order of the layer names, so the environment's `python` comes first. Reused while Python,
 //! the tool and the dependency files are unchanged: then only the app's own packages (see
@@ -13,10 +16,12 @@ use crate::python_version::UnpinnedChoice;
 use crate::seed_packages::BundledSetuptools;
 use libcnb::build::BuildContext;
 use libcnb::data::layer_name;
+use libcnb::layer::UncachedLayerDefinition;
 use libcnb::layer_env::{LayerEnv, ModificationBehavior, Scope};
 use libtoolforge::build_env::BuildEnv;
 use libtoolforge::command::{run_streamed, run_streamed_watching};
 use libtoolforge::error::IoError;
+use libtoolforge::launch_reuse::{self, Decision, Restored};
 use libtoolforge::layer::{Cache, LayerKey, cached_layer, change};
 use libtoolforge::output::BuildOutput;
 use libtoolforge::stack::NativeLibraries;
@@ -96,9 +101,7 @@ impl LayerKey for DependenciesLayerKey {
 /// What the installer needs.
 pub(crate) struct Inputs<'a> {
     pub(crate) choice: &'a Choice,
-    pub(crate) dependency_files: &'a [PathBuf],
     pub(crate) python_layer: &'a Path,
-    pub(crate) python_version: &'a str,
     pub(crate) tool_bin: &'a Path,
     pub(crate) download_cache: &'a Path,
     /// The app's own packages, as [`crate::own_packages::find`] names them.
@@ -108,29 +111,111 @@ pub(crate) struct Inputs<'a> {
     /// When the app did not pin the Python version exactly: for the error, should its
     /// dependencies need an older one.
     pub(crate) unpinned_python: Option<&'a UnpinnedChoice>,
+    /// [`needed_at_build`].
+    pub(crate) needed_at_build: bool,
+    /// Why the previous image's environment was not kept ([`keep_from_previous_image`]).
+    pub(crate) previous_image_changes: Vec<String>,
+}
+
+/// The key of the environment for `choice` on the Python in `python_layer`: what the previous
+/// image's environment and the cached one are compared with. Reads no tool and no venv.
+pub(crate) fn layer_key(
+    context: &BuildContext<PythonBuildpack>,
+    choice: &Choice,
+    dependency_files: &[PathBuf],
+    (python_layer, python_version): (&Path, &str),
+) -> Result<(DependenciesLayerKey, BundledSetuptools), PythonBuildpackError> {
+    let manager = choice.manager;
+    let setuptools = BundledSetuptools::find(python_layer, python_version);
+    let key = DependenciesLayerKey {
+        python_version: python_version.to_string(),
+        tool: manager.tool().to_string(),
+        tool_version: manager.version().to_string(),
+        files: digest_files(&context.app_dir, dependency_files)?,
+        native_libraries: NativeLibraries::of(&context.target),
+        seed_packages: setuptools.seed_packages(),
+    };
+    Ok((key, setuptools))
+}
+
+/// Whether this build needs the environment's files after it is made: to install the app's own
+/// packages into it, for Django's collectstatic, for `bin/post_compile`, or for the app's build
+/// steps. When not, the environment is a launch-only layer that the next build can keep from
+/// this build's image (see [`libtoolforge::launch_reuse`]); when so, it is cached and available
+/// to later build steps, as before.
+pub(crate) fn needed_at_build(app_dir: &Path, has_manage_py: bool, own_packages: &[String]) -> bool {
+    !own_packages.is_empty()
+        || has_manage_py
+        || app_dir.join(crate::hooks::POST_COMPILE).is_file()
+        || launch_reuse::later_steps_need_layers(app_dir)
+}
+
+/// Keeps the previous image's environment when it was made for `key` and the build does not
+/// need its files, saying so under the step `Dependencies`; returns its path then. Otherwise
+/// returns why the previous image's environment cannot be kept (nothing when it had none or the
+/// build needs the files), for [`install`] to say.
+pub(crate) fn keep_from_previous_image(
+    context: &BuildContext<PythonBuildpack>,
+    output: &mut BuildOutput,
+    (key, setuptools): (&DependenciesLayerKey, &BundledSetuptools),
+    dependency_file: &str,
+    needed_at_build: bool,
+) -> libcnb::Result<Result<PathBuf, Vec<String>>, PythonBuildpackError> {
+    if needed_at_build {
+        return Ok(Err(Vec::new()));
+    }
+    let name = layer_name!("venv");
+    let restored = Restored::read(&context.layers_dir, &name);
+    match launch_reuse::decide(&restored, key, needed_at_build) {
+        Decision::KeepFromPreviousImage => {
+            launch_reuse::keep_from_previous_image(&context.layers_dir, &name, key).map_err(|error| {
+                PythonBuildpackError::Io(IoError::new("keep the previous image's dependencies", error))
+            })?;
+            output.step("Dependencies");
+            output.detail(&format!(
+                "Reusing the previous image's dependencies ({dependency_file} unchanged)"
+            ));
+            setuptools.announce(output);
+            Ok(Ok(context.layers_dir.join(name.as_str())))
+        }
+        Decision::Make(reasons) => Ok(Err(reasons)),
+    }
 }
 
 /// Installs the dependencies into the layer unless the cache has them; returns the layer path.
+/// A layer the build does not need afterwards ([`Inputs::needed_at_build`]) is launch-only and
+/// never cached, so that the next build can keep it from this build's image.
 pub(crate) fn install(
     context: &BuildContext<PythonBuildpack>,
     output: &mut BuildOutput,
     inputs: &Inputs,
+    (key, setuptools): (&DependenciesLayerKey, &BundledSetuptools),
 ) -> libcnb::Result<PathBuf, PythonBuildpackError> {
     let manager = inputs.choice.manager;
-    let setuptools = BundledSetuptools::find(inputs.python_layer, inputs.python_version);
-    let key = DependenciesLayerKey {
-        python_version: inputs.python_version.to_string(),
-        tool: manager.tool().to_string(),
-        tool_version: manager.version().to_string(),
-        files: digest_files(&context.app_dir, inputs.dependency_files)?,
-        native_libraries: NativeLibraries::of(&context.target),
-        seed_packages: setuptools.seed_packages(),
+    let (venv, cache) = if inputs.needed_at_build {
+        let (layer, cache) = cached_layer(context, layer_name!("venv"), true, true, key)?;
+        layer.write_env(layer_env(&layer.path()))?;
+        (layer.path(), cache)
+    } else {
+        let layer = context.uncached_layer(
+            layer_name!("venv"),
+            UncachedLayerDefinition {
+                build: false,
+                launch: true,
+            },
+        )?;
+        layer.write_metadata(key.clone())?;
+        layer.write_env(layer_env(&layer.path()))?;
+        (layer.path(), Cache::New)
     };
-    let (layer, cache) = cached_layer(context, layer_name!("venv"), true, true, &key)?;
-    let venv = layer.path();
-    layer.write_env(layer_env(&venv))?;
     if let Some(line) = cache.describe("dependencies") {
         output.detail(&line);
+    }
+    if !inputs.previous_image_changes.is_empty() {
+        output.detail(&format!(
+            "Not reusing the previous image's dependencies: {}",
+            inputs.previous_image_changes.join("; ")
+        ));
     }
     setuptools.announce(output);
     let mut env = inputs.env.clone();
@@ -166,9 +251,11 @@ pub(crate) fn install(
     run_installer(inputs, installer(manager, inputs, &venv, &env), &venv)?;
 
     // Compiled now, so that nothing needs writing at run time (the image is read-only to the tool).
-    run_streamed(&mut compile_bytecode(&venv, &venv)).map_err(|error| PythonBuildpackError::Command {
-        step: Step::CompileBytecode,
-        error,
+    run_streamed(&mut compile_bytecode(&venv.join("bin/python"), &venv)).map_err(|error| {
+        PythonBuildpackError::Command {
+            step: Step::CompileBytecode,
+            error,
+        }
     })?;
     Ok(venv)
 }
@@ -272,7 +359,7 @@ fn reinstall_own_packages(
     // Only what was installed now (the dependencies' bytecode is still theirs), in batches far
     // below the kernel's limit on a command line.
     for batch in fresh.chunks(1000) {
-        let mut command = compile_bytecode(venv, &batch[0]);
+        let mut command = compile_bytecode(&venv.join("bin/python"), &batch[0]);
         command.args(&batch[1..]);
         run_streamed(&mut command).map_err(|error| PythonBuildpackError::Command {
             step: Step::CompileBytecode,
@@ -439,6 +526,32 @@ fn digest_files(app_dir: &Path, files: &[PathBuf]) -> Result<BTreeMap<String, St
 mod tests {
     use super::*;
 
+    #[test]
+    fn the_build_needs_the_environment_only_for_what_runs_after_it() {
+        let app = tempfile::tempdir().unwrap();
+        assert!(!needed_at_build(app.path(), false, &[]));
+        assert!(
+            needed_at_build(app.path(), false, &[".".to_string()]),
+            "own packages"
+        );
+        assert!(needed_at_build(app.path(), true, &[]), "collectstatic");
+        std::fs::create_dir(app.path().join("bin")).unwrap();
+        std::fs::write(app.path().join(crate::hooks::PRE_COMPILE), "").unwrap();
+        assert!(
+            !needed_at_build(app.path(), false, &[]),
+            "pre_compile runs before"
+        );
+        std::fs::write(app.path().join(crate::hooks::POST_COMPILE), "").unwrap();
+        assert!(needed_at_build(app.path(), false, &[]), "post_compile");
+        std::fs::remove_file(app.path().join(crate::hooks::POST_COMPILE)).unwrap();
+        std::fs::write(
+            app.path().join("project.toml"),
+            "[[org.toolforge.build.steps]]\nname = \"x\"\nrun = \"true\"\n",
+        )
+        .unwrap();
+        assert!(needed_at_build(app.path(), false, &[]), "build steps");
+    }
+
     fn key(files: &[(&str, &str)]) -> DependenciesLayerKey {
         DependenciesLayerKey {
             python_version: "3.13.5".into(),
@@ -508,14 +621,14 @@ mod tests {
         let env = BuildEnv::new(&libcnb::Env::new(), Path::new("/workspace"));
         let inputs = Inputs {
             choice: &choice,
-            dependency_files: &[],
             python_layer: Path::new("/layers/python"),
-            python_version: "3.13.5",
             tool_bin: Path::new("/layers/tool/bin"),
             download_cache: Path::new("/layers/cache"),
             own_packages: &own,
             env: &env,
             unpinned_python: None,
+            needed_at_build: true,
+            previous_image_changes: Vec::new(),
         };
         let venv = Path::new("/layers/venv");
         (
