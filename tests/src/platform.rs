@@ -42,6 +42,9 @@ const CACHE: &str = "/cache";
 pub struct Registry {
     /// `127.0.0.1:<port>`: also the name of the registry in image references.
     pub address: String,
+    /// The shell that runs the registry and stops it when this process ends (never waited for:
+    /// it outlives the process on purpose, by a second at most).
+    _watcher: std::process::Child,
 }
 
 /// The registry of this test process, started on first use.
@@ -84,7 +87,7 @@ impl Registry {
              kill $registry; wait $registry; rm -rf \"$2\"",
             parent = std::process::id()
         );
-        Command::new("setsid")
+        let shell = Command::new("setsid")
             .args(["sh", "-c", &watcher, "sh"])
             .arg(&config)
             .arg(&storage)
@@ -102,7 +105,10 @@ impl Registry {
             );
             std::thread::sleep(Duration::from_millis(100));
         }
-        Self { address }
+        Self {
+            address,
+            _watcher: shell,
+        }
     }
 
     /// `name` in this registry.
@@ -161,8 +167,10 @@ pub fn images() -> &'static Images {
             let prefix = format!("\"{name}=");
             env.split(',')
                 .find_map(|entry| entry.trim_start_matches('[').strip_prefix(&prefix))
-                .map(|value| value.trim_end_matches(']').trim_end_matches('"').to_string())
-                .unwrap_or_else(|| panic!("the builder image sets no {name}"))
+                .map_or_else(
+                    || panic!("the builder image sets no {name}"),
+                    |value| value.trim_end_matches(']').trim_end_matches('"').to_string(),
+                )
         };
         let user = (env_value("CNB_USER_ID"), env_value("CNB_GROUP_ID"));
         Images {
@@ -325,8 +333,6 @@ pub fn platform_build_with(
     cache: &Cache,
     env: &[(String, String)],
 ) -> PlatformBuild {
-    let images = images();
-    let registry = registry();
     let id = image.rsplit('/').next().unwrap_or(image).replace([':', '.'], "-");
     let volumes = Volumes::create(&format!("{id}-{}", std::process::id()), cache);
     let mut build = PlatformBuild {
@@ -335,32 +341,7 @@ pub fn platform_build_with(
         output: String::new(),
         phases: Vec::new(),
     };
-    let (uid, gid) = &images.user;
-    let user = format!("{uid}:{gid}");
-
-    // Tekton's `prepare` step: the source (a git clone in Toolforge), the platform env, and
-    // the volumes owned by the CNB user.
-    let mut prepare = format!(
-        "cp -a /source/. {WORKSPACE}/ && mkdir -p {PLATFORM}/env && \
-         for name in $TOOLFORGE_ENV_NAMES; do printf %s \"$(printenv \"$name\")\" > {PLATFORM}/env/\"$name\"; done && \
-         chown -R {user} {LAYERS} {WORKSPACE} {PLATFORM}"
-    );
-    if volumes.cache.is_some() {
-        write!(prepare, " {CACHE}").expect("a String takes writes");
-    }
-    let names: Vec<&str> = env.iter().map(|(name, _)| name.as_str()).collect();
-    let mut prepare_args = vec![
-        "--user".to_string(),
-        "0:0".to_string(),
-        "--volume".to_string(),
-        format!("{}:/source:ro", app.display()),
-        "--env".to_string(),
-        format!("TOOLFORGE_ENV_NAMES={}", names.join(" ")),
-    ];
-    for (name, value) in env {
-        prepare_args.extend(["--env".to_string(), format!("{name}={value}")]);
-    }
-    prepare_args.extend(["--entrypoint".to_string(), "sh".to_string()]);
+    let (prepare_args, prepare) = prepare(app, env, volumes.cache.is_some());
     run_step(
         &mut build,
         &volumes,
@@ -369,90 +350,118 @@ pub fn platform_build_with(
         builder,
         &["-c", &prepare],
     );
+    let (uid, gid) = &images().user;
+    for (phase, args) in lifecycle_steps(lifecycle, cache, image) {
+        let docker_args = [
+            "--user".to_string(),
+            format!("{uid}:{gid}"),
+            "--network".to_string(),
+            "host".to_string(),
+            "--env".to_string(),
+            format!("CNB_PLATFORM_API={PLATFORM_API}"),
+            "--entrypoint".to_string(),
+            format!("/cnb/lifecycle/{phase}"),
+        ];
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        run_step(&mut build, &volumes, phase, &docker_args, builder, &args);
+    }
+    build
+}
 
-    let cache_args: Vec<String> = match cache {
-        Cache::Image(reference) => vec![format!("-cache-image={reference}")],
-        Cache::Empty | Cache::Volume(_) => vec![format!("-cache-dir={CACHE}")],
-    };
-    let common = |extra: &[&str]| -> Vec<String> { extra.iter().map(ToString::to_string).collect() };
-    let insecure = format!("-insecure-registry={}", registry.address);
-    let phase_args = vec![
+/// Tekton's `prepare` step, as root: the source (a git clone on Toolforge), the platform's env
+/// directory, and the volumes owned by the CNB user. Returns the docker arguments and the script.
+fn prepare(app: &Path, env: &[(String, String)], with_cache: bool) -> (Vec<String>, String) {
+    let (uid, gid) = &images().user;
+    let mut script = format!(
+        "cp -a /source/. {WORKSPACE}/ && mkdir -p {PLATFORM}/env && \
+         for name in $TOOLFORGE_ENV_NAMES; do printf %s \"$(printenv \"$name\")\" > {PLATFORM}/env/\"$name\"; done && \
+         chown -R {uid}:{gid} {LAYERS} {WORKSPACE} {PLATFORM}"
+    );
+    if with_cache {
+        write!(script, " {CACHE}").expect("a String takes writes");
+    }
+    let names: Vec<&str> = env.iter().map(|(name, _)| name.as_str()).collect();
+    let mut args = vec![
         "--user".to_string(),
-        user.clone(),
-        "--network".to_string(),
-        "host".to_string(),
+        "0:0".to_string(),
+        "--volume".to_string(),
+        format!("{}:/source:ro", app.display()),
         "--env".to_string(),
-        format!("CNB_PLATFORM_API={PLATFORM_API}"),
+        format!("TOOLFORGE_ENV_NAMES={}", names.join(" ")),
     ];
-    let ids = [format!("-uid={uid}"), format!("-gid={gid}")];
+    for (name, value) in env {
+        args.extend(["--env".to_string(), format!("{name}={value}")]);
+    }
+    args.extend(["--entrypoint".to_string(), "sh".to_string()]);
+    (args, script)
+}
+
+/// The lifecycle's programs and their arguments, as the Tekton tasks give them.
+fn lifecycle_steps(lifecycle: Lifecycle, cache: &Cache, image: &str) -> Vec<(&'static str, Vec<String>)> {
+    let images = images();
+    let (uid, gid) = &images.user;
+    let strings = |items: &[&str]| -> Vec<String> { items.iter().map(ToString::to_string).collect() };
+    let cache_arg = match cache {
+        Cache::Image(reference) => format!("-cache-image={reference}"),
+        Cache::Empty | Cache::Volume(_) => format!("-cache-dir={CACHE}"),
+    };
+    let insecure = format!("-insecure-registry={}", registry().address);
     let run_image = format!("-run-image={}", images.run);
     let app_dir = format!("-app={WORKSPACE}");
+    let (uid, gid) = (format!("-uid={uid}"), format!("-gid={gid}"));
+    let group = "-group=/layers/group.toml";
+    let plan = "-plan=/layers/plan.toml";
     match lifecycle {
         Lifecycle::Phases => {
-            let mut analyze = common(&["-log-level=info", "-layers=/layers", &run_image]);
-            if let Cache::Image(_) = cache {
-                analyze.extend(cache_args.iter().cloned());
-            }
-            analyze.extend(ids.iter().cloned());
-            analyze.extend([insecure.clone(), image.to_string()]);
-            let mut restore = common(&["-log-level=info", "-group=/layers/group.toml", "-layers=/layers"]);
-            restore.extend(cache_args.iter().cloned());
-            restore.extend(ids.iter().cloned());
-            restore.push(insecure.clone());
-            let mut export = common(&[
-                "-log-level=info",
-                &app_dir,
-                "-layers=/layers",
-                "-group=/layers/group.toml",
-                "-report=/layers/report.toml",
-                DEFAULT_PROCESS,
-            ]);
-            export.extend(cache_args.iter().cloned());
-            export.extend(ids.iter().cloned());
-            export.extend([insecure, image.to_string()]);
-            let phases: [(&str, Vec<String>); 5] = [
-                ("analyzer", analyze),
+            // The analyzer takes only a cache image; a cache directory is the restorer's.
+            let analyzer_cache = matches!(cache, Cache::Image(_)).then_some(cache_arg.as_str());
+            let analyze = [
+                Some("-layers=/layers"),
+                Some(&run_image),
+                analyzer_cache,
+                Some(&uid),
+                Some(&gid),
+            ];
+            let mut analyze: Vec<&str> = analyze.into_iter().flatten().collect();
+            analyze.extend([insecure.as_str(), image]);
+            vec![
+                ("analyzer", strings(&analyze)),
                 (
                     "detector",
-                    common(&[
-                        "-log-level=info",
-                        &app_dir,
-                        "-group=/layers/group.toml",
-                        "-plan=/layers/plan.toml",
-                        "-layers=/layers",
-                        "-platform=/platform",
-                    ]),
+                    strings(&[&app_dir, group, plan, "-layers=/layers", "-platform=/platform"]),
                 ),
-                ("restorer", restore),
+                (
+                    "restorer",
+                    strings(&[group, "-layers=/layers", &cache_arg, &uid, &gid, &insecure]),
+                ),
                 (
                     "builder",
-                    common(&[
-                        "-log-level=info",
+                    strings(&[&app_dir, "-layers=/layers", group, plan, "-platform=/platform"]),
+                ),
+                (
+                    "exporter",
+                    strings(&[
                         &app_dir,
                         "-layers=/layers",
-                        "-group=/layers/group.toml",
-                        "-plan=/layers/plan.toml",
-                        "-platform=/platform",
+                        group,
+                        "-report=/layers/report.toml",
+                        DEFAULT_PROCESS,
+                        &cache_arg,
+                        &uid,
+                        &gid,
+                        &insecure,
+                        image,
                     ]),
                 ),
-                ("exporter", export),
-            ];
-            for (phase, args) in phases {
-                if !build.success {
-                    break;
-                }
-                let program = format!("/cnb/lifecycle/{phase}");
-                let mut docker_args = phase_args.clone();
-                docker_args.extend(["--entrypoint".to_string(), program]);
-                let args: Vec<&str> = args.iter().map(String::as_str).collect();
-                run_step(&mut build, &volumes, phase, &docker_args, builder, &args);
-            }
+            ]
         }
-        Lifecycle::Creator => {
-            let mut create = common(&[&app_dir]);
-            create.extend(cache_args.iter().cloned());
-            create.extend(ids.iter().cloned());
-            create.extend(common(&[
+        Lifecycle::Creator => vec![(
+            "creator",
+            strings(&[
+                &app_dir,
+                &cache_arg,
+                &uid,
+                &gid,
                 "-layers=/layers",
                 "-platform=/platform",
                 "-report=/layers/report.toml",
@@ -462,16 +471,9 @@ pub fn platform_build_with(
                 &run_image,
                 &insecure,
                 image,
-            ]));
-            let mut docker_args = phase_args.clone();
-            docker_args.extend(["--entrypoint".to_string(), "/cnb/lifecycle/creator".to_string()]);
-            if build.success {
-                let args: Vec<&str> = create.iter().map(String::as_str).collect();
-                run_step(&mut build, &volumes, "creator", &docker_args, builder, &args);
-            }
-        }
+            ]),
+        )],
     }
-    build
 }
 
 /// Runs one container of a build with every volume mounted; records its output and time.

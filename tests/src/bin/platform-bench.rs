@@ -157,7 +157,10 @@ fn buildpack_times(output: &str) -> Vec<(String, String)> {
 
 /// Appends a comment line to `file` of `app`.
 fn one_line_change(app: &Path, file: &str) {
-    let comment = if file.ends_with(".py") { "#" } else { "//" };
+    let python = Path::new(file)
+        .extension()
+        .is_some_and(|extension| extension.eq_ignore_ascii_case("py"));
+    let comment = if python { "#" } else { "//" };
     let path = app.join(file);
     let text = std::fs::read_to_string(&path).expect("the file to change");
     std::fs::write(
