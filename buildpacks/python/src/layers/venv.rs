@@ -19,6 +19,7 @@ use libtoolforge::command::{run_streamed, run_streamed_watching};
 use libtoolforge::error::IoError;
 use libtoolforge::layer::{Cache, LayerKey, cached_layer, change};
 use libtoolforge::output::BuildOutput;
+use libtoolforge::sbom;
 use libtoolforge::stack::NativeLibraries;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -139,19 +140,33 @@ pub(crate) fn install(
         if !inputs.own_packages.is_empty() {
             reinstall_own_packages(output, inputs, &venv, &env)?;
         }
-        return Ok(venv);
+    } else {
+        fill(output, inputs, &setuptools, &venv, &env)?;
     }
+    // Every build, reused or not: see `libtoolforge::sbom`.
+    sbom::write(&layer, crate::installed_packages::components(&venv))?;
+    Ok(venv)
+}
 
+/// Makes the environment in the empty layer and installs the dependencies into it.
+fn fill(
+    output: &mut BuildOutput,
+    inputs: &Inputs,
+    setuptools: &BundledSetuptools,
+    venv: &Path,
+    env: &BuildEnv,
+) -> Result<(), PythonBuildpackError> {
+    let manager = inputs.choice.manager;
     run_streamed(
         env.command(inputs.python_layer.join("bin/python3"))
             .args(["-m", "venv", "--without-pip"])
-            .arg(&venv),
+            .arg(venv),
     )
     .map_err(|error| PythonBuildpackError::Command {
         step: Step::CreateVirtualEnvironment,
         error,
     })?;
-    if let Some(mut command) = setuptools.install_command(&venv, &env) {
+    if let Some(mut command) = setuptools.install_command(venv, env) {
         run_streamed(&mut command).map_err(|error| PythonBuildpackError::Command {
             step: Step::CreateVirtualEnvironment,
             error,
@@ -163,14 +178,13 @@ pub(crate) fn install(
         manager.tool(),
         manager.version()
     ));
-    run_installer(inputs, installer(manager, inputs, &venv, &env), &venv)?;
+    run_installer(inputs, installer(manager, inputs, venv, env), venv)?;
 
     // Compiled now, so that nothing needs writing at run time (the image is read-only to the tool).
-    run_streamed(&mut compile_bytecode(&venv, &venv)).map_err(|error| PythonBuildpackError::Command {
+    run_streamed(&mut compile_bytecode(venv, venv)).map_err(|error| PythonBuildpackError::Command {
         step: Step::CompileBytecode,
         error,
-    })?;
-    Ok(venv)
+    })
 }
 
 /// Runs the install commands; a failure to build packages from source on a Python the app did
