@@ -259,7 +259,59 @@ where
     if let Some(program) = layer.run_image_check.clone().filter(|_| layer.launch) {
         keyed.write_exec_d_programs([(run_image_dependencies::CHECK_PROGRAM, program)])?;
     }
+    let architectures = architectures(apt, resolved);
+    crate::sbom::write(
+        &keyed,
+        resolved.iter().map(|package| {
+            let arch = architectures
+                .get(&(package.name.clone(), package.version.clone()))
+                .map_or(context.target.arch.as_str(), String::as_str);
+            crate::sbom::Component::debian_package(&package.name, &package.version, arch)
+        }),
+    )?;
     Ok(Installed { path, cache })
+}
+
+/// The architecture (`amd64`, `all`) of each of `resolved` by (name, version), as apt's index
+/// has it: one `apt-cache show`, cheap enough to run on every build, a reused layer's too (its
+/// SBOM is written again each build). Packages the index lacks are missing from the map.
+fn architectures(apt: &Apt, resolved: &[Resolved]) -> BTreeMap<(String, String), String> {
+    if resolved.is_empty() {
+        return BTreeMap::new();
+    }
+    let output = apt
+        .command("apt-cache")
+        .arg("show")
+        .args(
+            resolved
+                .iter()
+                .map(|package| format!("{}={}", package.name, package.version)),
+        )
+        .output();
+    // apt-cache shows what it found even when it fails on another package.
+    output
+        .map(|output| parse_architectures(&String::from_utf8_lossy(&output.stdout)))
+        .unwrap_or_default()
+}
+
+/// (name, version) → architecture of each stanza of `apt-cache show`; the first stanza wins.
+fn parse_architectures(text: &str) -> BTreeMap<(String, String), String> {
+    let mut found = BTreeMap::new();
+    for stanza in text.split("\n\n") {
+        let field = |name: &str| {
+            stanza
+                .lines()
+                .find_map(|line| line.strip_prefix(name)?.strip_prefix(": "))
+                .map(str::trim)
+                .map(ToString::to_string)
+        };
+        if let (Some(name), Some(version), Some(arch)) =
+            (field("Package"), field("Version"), field("Architecture"))
+        {
+            found.entry((name, version)).or_insert(arch);
+        }
+    }
+    found
 }
 
 /// Downloads `resolved` (what the download cache lacks); the .deb files, in the same order.
@@ -579,6 +631,15 @@ fn c_library_message(needed_by: &[String], packages: &[Resolved]) -> ErrorMessag
 mod tests {
     use super::*;
     use crate::command::CommandError;
+
+    #[test]
+    fn architectures_come_from_apt_cache_show() {
+        let text = "Package: tzdata\nVersion: 2025b-4\nArchitecture: all\nDescription: x\n\nPackage: libc6\nVersion: 2.41-12\nArchitecture: amd64\n\nPackage: libc6\nVersion: 2.41-12\nArchitecture: i386\n";
+        let found = parse_architectures(text);
+        assert_eq!(found.len(), 2);
+        assert_eq!(found[&("tzdata".into(), "2025b-4".into())], "all");
+        assert_eq!(found[&("libc6".into(), "2.41-12".into())], "amd64");
+    }
 
     const APP_PACKAGES: Described = Described {
         name: "the Debian packages",

@@ -27,6 +27,7 @@
 //!   buildpack that makes them and removed from the image by the last one.
 //! - [`private_dir`]: a run-time directory private to one uid in a shared `/tmp`, refused when
 //!   someone else made the name first.
+//! - [`sbom`]: a `CycloneDX` SBOM per layer (runtime, Debian packages, dependencies), deterministic.
 //! - [`disk`]: the room files take in an image (hard links once) and sizes for the build log.
 //! - [`fuzz`] (tests only, the `fuzz` feature): property-based tests of the parsers of the app's files.
 //!
@@ -56,6 +57,7 @@ pub mod private_dir;
 pub mod project_toml;
 pub mod run_image_dependencies;
 pub mod runtime;
+pub mod sbom;
 pub mod stack;
 pub mod toml_file;
 pub mod version_request;

@@ -172,6 +172,8 @@ impl Runtime {
             executables: self.executables.iter().map(ToString::to_string).collect(),
         };
         let (layer, cache) = cached_layer(context, self.layer.clone(), true, launch, &key)?;
+        // Every build, reused or not: see `crate::sbom`.
+        crate::sbom::write(&layer, [crate::sbom::Component::runtime(name, release)])?;
         if let Some(line) = cache.describe(&format!("{name} {version}")) {
             output.detail(&line);
         }

@@ -46,33 +46,14 @@ pub fn write_for_binary(binary: &Path, name: &str, version: &str) -> anyhow::Res
     Ok(())
 }
 
-/// The `dep` lines of `go version -m`, with `=>` replacements applied.
+/// The `dep` lines of `go version -m`, with `=>` replacements applied
+/// ([`libtoolforge::sbom::linked_modules`], which the Go buildpack's SBOMs use too).
 #[must_use]
 pub fn linked_modules(build_info: &str) -> Vec<Module> {
-    let mut modules: Vec<Module> = Vec::new();
-    for line in build_info.lines() {
-        let fields: Vec<&str> = line
-            .split('\t')
-            .map(str::trim)
-            .filter(|f| !f.is_empty())
-            .collect();
-        match fields.as_slice() {
-            ["dep", path, version, ..] => modules.push(Module {
-                path: (*path).to_string(),
-                version: (*version).to_string(),
-            }),
-            ["=>", path, version, ..] => {
-                if let Some(last) = modules.last_mut() {
-                    *last = Module {
-                        path: (*path).to_string(),
-                        version: (*version).to_string(),
-                    };
-                }
-            }
-            _ => {}
-        }
-    }
-    modules
+    libtoolforge::sbom::linked_modules(build_info)
+        .into_iter()
+        .map(|(path, version)| Module { path, version })
+        .collect()
 }
 
 fn cyclonedx(name: &str, version: &str, modules: &[Module]) -> Value {

@@ -19,6 +19,7 @@ use libtoolforge::download::Downloader;
 use libtoolforge::error::IoError;
 use libtoolforge::languages::{self, LanguageMetadata};
 use libtoolforge::output::BuildOutput;
+use libtoolforge::sbom::Component;
 use libtoolforge::version_request::VersionRequest;
 
 pub(crate) struct GoBuildpack;
@@ -79,7 +80,8 @@ impl Buildpack for GoBuildpack {
         if packages.is_empty() {
             Err(GoBuildpackError::NoMainPackage)?;
         }
-        let binaries = layers::bin::build(&context, &mut output, &env, &packages)?;
+        let toolchain = Component::runtime(runtime.name, &release);
+        let binaries = layers::bin::build(&context, &mut output, &env, &packages, toolchain)?;
 
         let mut result = BuildResultBuilder::new();
         if !app_dir.join("Procfile").is_file() {

@@ -14,6 +14,7 @@ mod launch;
 mod layers;
 mod maven;
 mod pom;
+mod sbom;
 
 use crate::app::App;
 use crate::errors::{JavaBuildpackError, error_message};
@@ -53,7 +54,7 @@ impl Buildpack for JavaBuildpack {
         env.add_layer_env(&jdk.layer_env);
         build_tool::build(&context, &mut output, &app, env, jdk.major)?;
 
-        let mut result = BuildResultBuilder::new();
+        let mut result = BuildResultBuilder::new().launch_sbom(sbom::launch_sbom(app_dir));
         if !app_dir.join("Procfile").is_file() {
             let jars = launch::built_jars(app_dir);
             let jar =

@@ -9,6 +9,7 @@ mod layers;
 mod node_version;
 mod package_json;
 mod package_manager;
+mod sbom;
 
 use crate::app::App;
 use crate::errors::{NodejsBuildpackError, error_message};
@@ -90,6 +91,9 @@ impl Buildpack for NodejsBuildpack {
         dependencies::build((&env, &cache), &mut output, &app, choice.manager)?;
 
         let mut result = BuildResultBuilder::new();
+        if launch {
+            result = result.launch_sbom(sbom::launch_sbom(app_dir));
+        }
         if launch && app.package.has_start_script() && !app_dir.join("Procfile").is_file() {
             output.step(&format!(
                 "Default process: web = `{} start`",

@@ -11,6 +11,7 @@ mod fuzz;
 mod layers;
 mod php_ini;
 mod requirements;
+mod sbom;
 
 use crate::app::App;
 use crate::errors::{PhpBuildpackError, error_message};
@@ -85,6 +86,9 @@ impl Buildpack for PhpBuildpack {
         }
 
         let mut result = BuildResultBuilder::new();
+        if app.composer.has_json() {
+            result = result.launch_sbom(sbom::launch_sbom(app_dir));
+        }
         if let Some(launch) = document_root::default_process(app_dir, &app.config, &mut output)? {
             result = result.launch(launch);
         }

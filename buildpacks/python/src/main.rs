@@ -5,6 +5,7 @@ mod errors;
 #[cfg(test)]
 mod fuzz;
 mod hooks;
+mod installed_packages;
 mod layers;
 mod own_packages;
 mod package_manager;

@@ -24,6 +24,7 @@ use libtoolforge::error::IoError;
 use libtoolforge::launch_reuse::{self, Decision, Restored};
 use libtoolforge::layer::{Cache, LayerKey, cached_layer, change};
 use libtoolforge::output::BuildOutput;
+use libtoolforge::sbom;
 use libtoolforge::stack::NativeLibraries;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -191,11 +192,14 @@ pub(crate) fn install(
     inputs: &Inputs,
     (key, setuptools): (&DependenciesLayerKey, &BundledSetuptools),
 ) -> libcnb::Result<PathBuf, PythonBuildpackError> {
-    let manager = inputs.choice.manager;
-    let (venv, cache) = if inputs.needed_at_build {
+    // Every build, reused or not, the layer's SBOM is written again: see `libtoolforge::sbom`.
+    if inputs.needed_at_build {
         let (layer, cache) = cached_layer(context, layer_name!("venv"), true, true, key)?;
         layer.write_env(layer_env(&layer.path()))?;
-        (layer.path(), cache)
+        let venv = layer.path();
+        fill_unless_reused(output, inputs, setuptools, &venv, &cache)?;
+        sbom::write(&layer, crate::installed_packages::components(&venv))?;
+        Ok(venv)
     } else {
         let layer = context.uncached_layer(
             layer_name!("venv"),
@@ -206,8 +210,22 @@ pub(crate) fn install(
         )?;
         layer.write_metadata(key.clone())?;
         layer.write_env(layer_env(&layer.path()))?;
-        (layer.path(), Cache::New)
-    };
+        let venv = layer.path();
+        fill_unless_reused(output, inputs, setuptools, &venv, &Cache::New)?;
+        sbom::write(&layer, crate::installed_packages::components(&venv))?;
+        Ok(venv)
+    }
+}
+
+/// Says where the environment comes from, then installs into it, or (a cached environment)
+/// installs only the app's own packages again.
+fn fill_unless_reused(
+    output: &mut BuildOutput,
+    inputs: &Inputs,
+    setuptools: &BundledSetuptools,
+    venv: &Path,
+    cache: &Cache,
+) -> Result<(), PythonBuildpackError> {
     if let Some(line) = cache.describe("dependencies") {
         output.detail(&line);
     }
@@ -220,23 +238,35 @@ pub(crate) fn install(
     setuptools.announce(output);
     let mut env = inputs.env.clone();
     env.prepend_path(venv.join("bin"));
-    if cache == Cache::Reused {
+    if *cache == Cache::Reused {
         if !inputs.own_packages.is_empty() {
-            reinstall_own_packages(output, inputs, &venv, &env)?;
+            reinstall_own_packages(output, inputs, venv, &env)?;
         }
-        return Ok(venv);
+        Ok(())
+    } else {
+        fill(output, inputs, setuptools, venv, &env)
     }
+}
 
+/// Makes the environment in the empty layer and installs the dependencies into it.
+fn fill(
+    output: &mut BuildOutput,
+    inputs: &Inputs,
+    setuptools: &BundledSetuptools,
+    venv: &Path,
+    env: &BuildEnv,
+) -> Result<(), PythonBuildpackError> {
+    let manager = inputs.choice.manager;
     run_streamed(
         env.command(inputs.python_layer.join("bin/python3"))
             .args(["-m", "venv", "--without-pip"])
-            .arg(&venv),
+            .arg(venv),
     )
     .map_err(|error| PythonBuildpackError::Command {
         step: Step::CreateVirtualEnvironment,
         error,
     })?;
-    if let Some(mut command) = setuptools.install_command(&venv, &env) {
+    if let Some(mut command) = setuptools.install_command(venv, env) {
         run_streamed(&mut command).map_err(|error| PythonBuildpackError::Command {
             step: Step::CreateVirtualEnvironment,
             error,
@@ -248,16 +278,15 @@ pub(crate) fn install(
         manager.tool(),
         manager.version()
     ));
-    run_installer(inputs, installer(manager, inputs, &venv, &env), &venv)?;
+    run_installer(inputs, installer(manager, inputs, venv, env), venv)?;
 
     // Compiled now, so that nothing needs writing at run time (the image is read-only to the tool).
-    run_streamed(&mut compile_bytecode(&venv.join("bin/python"), &venv)).map_err(|error| {
+    run_streamed(&mut compile_bytecode(&venv.join("bin/python"), venv)).map_err(|error| {
         PythonBuildpackError::Command {
             step: Step::CompileBytecode,
             error,
         }
-    })?;
-    Ok(venv)
+    })
 }
 
 /// Runs the install commands; a failure to build packages from source on a Python the app did
