@@ -316,17 +316,19 @@ pub fn platform_build(
     cache: &Cache,
     env: &[(String, String)],
 ) -> PlatformBuild {
-    platform_build_with(&images().builder, app, image, lifecycle, cache, env)
+    let images = images();
+    platform_build_with((&images.builder, &images.run), app, image, lifecycle, cache, env)
 }
 
-/// As [`platform_build`], with another builder in [`registry`] (on the same stack).
+/// As [`platform_build`], with another builder and run image in [`registry`] (on the same
+/// stack): `(builder, run image)`.
 ///
 /// # Panics
 ///
 /// When docker cannot run a container.
 #[must_use]
 pub fn platform_build_with(
-    builder: &str,
+    (builder, run_image): (&str, &str),
     app: &Path,
     image: &str,
     lifecycle: Lifecycle,
@@ -351,7 +353,7 @@ pub fn platform_build_with(
         &["-c", &prepare],
     );
     let (uid, gid) = &images().user;
-    for (phase, args) in lifecycle_steps(lifecycle, cache, image) {
+    for (phase, args) in lifecycle_steps(lifecycle, cache, image, run_image) {
         let docker_args = [
             "--user".to_string(),
             format!("{uid}:{gid}"),
@@ -397,7 +399,12 @@ fn prepare(app: &Path, env: &[(String, String)], with_cache: bool) -> (Vec<Strin
 }
 
 /// The lifecycle's programs and their arguments, as the Tekton tasks give them.
-fn lifecycle_steps(lifecycle: Lifecycle, cache: &Cache, image: &str) -> Vec<(&'static str, Vec<String>)> {
+fn lifecycle_steps(
+    lifecycle: Lifecycle,
+    cache: &Cache,
+    image: &str,
+    run_image: &str,
+) -> Vec<(&'static str, Vec<String>)> {
     let images = images();
     let (uid, gid) = &images.user;
     let strings = |items: &[&str]| -> Vec<String> { items.iter().map(ToString::to_string).collect() };
@@ -406,7 +413,7 @@ fn lifecycle_steps(lifecycle: Lifecycle, cache: &Cache, image: &str) -> Vec<(&'s
         Cache::Empty | Cache::Volume(_) => format!("-cache-dir={CACHE}"),
     };
     let insecure = format!("-insecure-registry={}", registry().address);
-    let run_image = format!("-run-image={}", images.run);
+    let run_image = format!("-run-image={run_image}");
     let app_dir = format!("-app={WORKSPACE}");
     let (uid, gid) = (format!("-uid={uid}"), format!("-gid={gid}"));
     let group = "-group=/layers/group.toml";
@@ -553,6 +560,9 @@ pub fn mirror_env() -> Vec<(String, String)> {
 /// [`registry`] onto `run_image` (also there), in place. Returns whether it succeeded, and its
 /// output.
 ///
+/// With `-force`: the image records the builder's run image name (`toolforge/run:trixie`), not
+/// the registry's, and the rebaser refuses any other name without it (docs/tekton.md).
+///
 /// # Panics
 ///
 /// When docker cannot run it.
@@ -573,6 +583,7 @@ pub fn rebase(image: &str, run_image: &str) -> (bool, String) {
         .args(["--entrypoint", "/cnb/lifecycle/rebaser", &images.builder])
         .args([
             format!("-run-image={run_image}"),
+            "-force".to_string(),
             format!("-insecure-registry={}", registry().address),
             "-report=/tmp/report.toml".to_string(),
             image.to_string(),

@@ -5,7 +5,8 @@
 //! Each image is pulled from the registry and run as Toolforge runs it.
 
 use toolforge_tests::platform::{
-    Cache, Lifecycle, PlatformBuild, mirror_env, platform_build, rebase, registry, unique_reference,
+    Cache, Lifecycle, PlatformBuild, images, mirror_env, platform_build, platform_build_with, rebase,
+    registry, unique_reference,
 };
 use toolforge_tests::{LIBC6, Run, fixture, fixture_copy, run_image_with_status_edited};
 
@@ -84,17 +85,29 @@ fn php_through_the_creator_with_an_empty_cache() {
 }
 
 #[test]
-fn apt_packages_through_the_creator_with_a_cache_image_and_a_changed_aptfile() {
+fn apt_packages_through_the_creator_with_a_cache_image_then_the_rebaser() {
     let app = fixture_copy("apt-aptfile");
     let image = unique_reference("platform-apt");
     let cache = Cache::Image(format!("{image}-cache"));
     let env = mirror_env();
-    let _first = platform_build(app.path(), &image, Lifecycle::Creator, &cache, &env).expect_success();
+    // A run image of this test's own, as Toolforge names one in Harbor: a rebase below replaces
+    // it under the same name, as an update of the run image does.
+    let run_image = registry().push(
+        &packaging::stack::read_config()
+            .expect("stacks/stack.toml")
+            .images
+            .run,
+        &format!("{}-run:latest", image.rsplit('/').next().unwrap_or("apt")),
+    );
+    let with = (images().builder.as_str(), run_image.as_str());
+    let _first =
+        platform_build_with(with, app.path(), &image, Lifecycle::Creator, &cache, &env).expect_success();
     // One more package: the rebuild installs from the cache image what it has.
     let aptfile = app.path().join("Aptfile");
     let text = std::fs::read_to_string(&aptfile).expect("the Aptfile");
     std::fs::write(&aptfile, format!("{text}file\n")).expect("the changed Aptfile");
-    let second = platform_build(app.path(), &image, Lifecycle::Creator, &cache, &env).expect_success();
+    let second =
+        platform_build_with(with, app.path(), &image, Lifecycle::Creator, &cache, &env).expect_success();
     let restored = second.phase_output("creator");
     assert!(
         restored.contains("from cache"),
@@ -113,17 +126,15 @@ fn apt_packages_through_the_creator_with_a_cache_image_and_a_changed_aptfile() {
     assert_eq!(lines[3], "52503", "{stdout}");
     drop(local);
 
-    // The lifecycle's rebaser, in the registry, onto a run image whose C library is older than
-    // the apt layer's packages need: the image refuses to start and says to rebuild.
+    // The lifecycle's rebaser, in the registry, onto the run image rebuilt with a C library older
+    // than the apt layer's packages need: the image refuses to start and says to rebuild.
     let older = run_image_with_status_edited(
         "platform-run-older",
         &format!("{LIBC6}s/^Version: .*$/Version: 2.19-1/"),
     );
-    let older = registry().push(
-        &older.0,
-        &format!("{}-older-run", image.rsplit('/').next().unwrap_or("run")),
-    );
-    let (rebased, output) = rebase(&image, &older);
+    toolforge_tests::docker(&["tag", &older.0, &run_image]).expect("docker tag");
+    toolforge_tests::docker(&["push", "--quiet", &run_image]).expect("docker push");
+    let (rebased, output) = rebase(&image, &run_image);
     assert!(rebased, "{output}");
     let local = second.pull();
     let (code, stdout, stderr) = Run::toolforge(&local.0).read_only().launcher(&["check"]).output();

@@ -4,7 +4,9 @@
 //! failing later with a loader error.
 
 use std::process::Stdio;
-use toolforge_tests::{Image, LIBC6, Run, fixture, run_image_with_status_edited};
+use toolforge_tests::{
+    Image, LIBC6, Run, builder, docker, fixture, pack_build, run_image_with_status_edited, unique_image_name,
+};
 
 /// The sentence the check's message ends its explanation with.
 const REBUILD: &str = "This image was rebased onto a run image whose packages no longer match";
@@ -39,9 +41,19 @@ fn run_check(image: &str) -> (i32, String, String) {
 
 #[test]
 fn a_rebase_keeps_working_when_the_run_image_still_satisfies_the_apt_layer_and_says_to_rebuild_when_not() {
-    // One build; every run image after it is a rebase.
-    let built = toolforge_tests::build(&fixture("apt-aptfile"), "rebase-apt").expect_success();
-    let image = Image(built.image.clone());
+    // One build on a run image of this test's own name; every run image after it is a rebase
+    // onto an update of it, under the same name, as the run image is updated on Toolforge.
+    let run_image = Image(unique_image_name("rebase-run"));
+    let stack = packaging::stack::read_config().expect("stacks/stack.toml");
+    docker(&["tag", &stack.images.run, &run_image.0]).expect("docker tag");
+    let image = Image(unique_image_name("rebase-apt"));
+    let built = pack_build(
+        &fixture("apt-aptfile"),
+        &image.0,
+        &builder(),
+        &["--run-image", &run_image.0],
+    )
+    .expect_success();
     let (code, stdout, stderr) = run_check(&image.0);
     assert_eq!(code, 0, "{}\n{stdout}{stderr}", built.output);
 
@@ -50,7 +62,8 @@ fn a_rebase_keeps_working_when_the_run_image_still_satisfies_the_apt_layer_and_s
         "rebase-run-updated",
         &format!(r"{LIBC6}s/^Version: \(.*\)$/Version: \1+security1/"),
     );
-    rebase(&image.0, &updated.0);
+    docker(&["tag", &updated.0, &run_image.0]).expect("docker tag");
+    rebase(&image.0, &run_image.0);
     let (code, stdout, stderr) = run_check(&image.0);
     assert_eq!(code, 0, "{stdout}{stderr}");
     assert!(stdout.starts_with("GNU Make 4."), "{stdout}");
@@ -62,7 +75,8 @@ fn a_rebase_keeps_working_when_the_run_image_still_satisfies_the_apt_layer_and_s
         "rebase-run-older",
         &format!("{LIBC6}s/^Version: .*$/Version: 2.19-1/"),
     );
-    rebase(&image.0, &older.0);
+    docker(&["tag", &older.0, &run_image.0]).expect("docker tag");
+    rebase(&image.0, &run_image.0);
     let (code, stdout, stderr) = run_check(&image.0);
     assert_ne!(code, 0, "{stdout}{stderr}");
     assert!(!stdout.contains("GNU Make"), "the process started:\n{stdout}");
@@ -79,7 +93,8 @@ fn a_rebase_keeps_working_when_the_run_image_still_satisfies_the_apt_layer_and_s
 
     // No C library at all, as far as dpkg knows.
     let without = run_image_with_status_edited("rebase-run-without", &format!("{LIBC6}d"));
-    rebase(&image.0, &without.0);
+    docker(&["tag", &without.0, &run_image.0]).expect("docker tag");
+    rebase(&image.0, &run_image.0);
     let (code, stdout, stderr) = run_check(&image.0);
     assert_ne!(code, 0, "{stdout}{stderr}");
     assert!(stderr.contains("the run image no longer has it"), "{stderr}");

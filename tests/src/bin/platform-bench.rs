@@ -75,9 +75,15 @@ fn build(mode: Mode, builder: &str, app: &Path, image: &str) -> Timing {
                 Cache::Image(format!("{image}-cache"))
             };
             let builder = registry_builder(builder);
-            let built: PlatformBuild =
-                platform_build_with(&builder, app, image, Lifecycle::Phases, &cache, &mirror_env())
-                    .expect_success();
+            let built: PlatformBuild = platform_build_with(
+                (&builder, &images().run),
+                app,
+                image,
+                Lifecycle::Phases,
+                &cache,
+                &mirror_env(),
+            )
+            .expect_success();
             Timing {
                 total: built.duration(),
                 buildpacks: buildpack_times(built.phase_output("builder")),
