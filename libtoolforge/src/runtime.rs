@@ -13,15 +13,18 @@ use crate::archive::ArchiveError;
 use crate::download::{DownloadError, Downloader};
 use crate::error::ErrorMessage;
 use crate::inventory::{self, InstallError, Inventory, InventoryError, LoadError, Release};
+use crate::launch_reuse::{self, Decision, Restored};
 use crate::layer::{Cache, KeyedLayer, LayerKey, cached_layer, change};
 use crate::output::BuildOutput;
 use crate::version_request::{Origin, VersionMatcher, VersionRequest};
 use libcnb::Buildpack;
+use libcnb::Target;
 use libcnb::build::BuildContext;
 use libcnb::data::layer::LayerName;
+use libcnb::layer::UncachedLayerDefinition;
 use semver::Version;
 use serde::{Deserialize, Serialize};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// A buildpack's runtime; see the module documentation.
 #[derive(Debug, Clone)]
@@ -143,6 +146,19 @@ impl Runtime {
         }
     }
 
+    /// The key of the layer `release` is installed into.
+    #[must_use]
+    pub fn layer_key(&self, target: &Target, release: &Release) -> RuntimeLayerKey {
+        RuntimeLayerKey {
+            runtime: self.name.to_string(),
+            version: release.version.to_string(),
+            sha256: release.sha256.clone(),
+            stack: crate::stack::key(target),
+            left_out: self.leave_out.iter().map(ToString::to_string).collect(),
+            executables: self.executables.iter().map(ToString::to_string).collect(),
+        }
+    }
+
     /// Installs `release` into the runtime's layer unless the cache has it, saying which in the
     /// log; returns the layer. The layer is available at build, and at launch when `launch`.
     ///
@@ -162,45 +178,107 @@ impl Runtime {
         B::Error: From<RuntimeError>,
     {
         let name = self.name;
-        let version = release.version.to_string();
-        let key = RuntimeLayerKey {
-            runtime: name.to_string(),
-            version: version.clone(),
-            sha256: release.sha256.clone(),
-            stack: crate::stack::key(&context.target),
-            left_out: self.leave_out.iter().map(ToString::to_string).collect(),
-            executables: self.executables.iter().map(ToString::to_string).collect(),
-        };
+        let key = self.layer_key(&context.target, release);
         let (layer, cache) = cached_layer(context, self.layer.clone(), true, launch, &key)?;
         // Every build, reused or not: see `crate::sbom`.
         crate::sbom::write(&layer, [crate::sbom::Component::runtime(name, release)])?;
-        if let Some(line) = cache.describe(&format!("{name} {version}")) {
+        if let Some(line) = cache.describe(&format!("{name} {}", release.version)) {
             output.detail(&line);
         }
-        if cache == Cache::Reused {
-            return Ok(layer);
+        if cache != Cache::Reused {
+            self.fill(output, release, downloader, &layer.path())?;
         }
+        Ok(layer)
+    }
+
+    /// Installs `release` into a launch-only layer, never cached, that the next build can keep
+    /// from this build's image ([`Self::keep_from_previous_image`]); returns its path. For a
+    /// buildpack that uses the runtime's files at build only by their path, and only when they
+    /// change: later buildpacks do not get the runtime in their environment.
+    ///
+    /// # Errors
+    ///
+    /// When the layer cannot be made, or the download or unpacking fails.
+    pub fn install_launch_only<B>(
+        &self,
+        context: &BuildContext<B>,
+        output: &mut BuildOutput,
+        release: &Release,
+        downloader: &Downloader,
+    ) -> libcnb::Result<PathBuf, B::Error>
+    where
+        B: Buildpack,
+        B::Error: From<RuntimeError>,
+    {
+        let layer = context.uncached_layer(
+            self.layer.clone(),
+            UncachedLayerDefinition {
+                build: false,
+                launch: true,
+            },
+        )?;
+        layer.write_metadata(self.layer_key(&context.target, release))?;
+        crate::sbom::write(&layer, [crate::sbom::Component::runtime(self.name, release)])?;
+        self.fill(output, release, downloader, &layer.path())?;
+        Ok(layer.path())
+    }
+
+    /// Whether the lifecycle restored the previous image's runtime layer, made for `release`,
+    /// by its metadata without its files: then [`Self::keep_from_previous_image`] can keep it.
+    #[must_use]
+    pub fn previous_image_has<B: Buildpack>(&self, context: &BuildContext<B>, release: &Release) -> bool {
+        let restored = Restored::read(&context.layers_dir, &self.layer);
+        launch_reuse::decide(&restored, &self.layer_key(&context.target, release), false)
+            == Decision::KeepFromPreviousImage
+    }
+
+    /// Keeps the previous image's runtime layer (see [`Self::previous_image_has`]), saying so.
+    ///
+    /// # Errors
+    ///
+    /// When the layer's TOML cannot be written.
+    pub fn keep_from_previous_image<B: Buildpack>(
+        &self,
+        context: &BuildContext<B>,
+        output: &mut BuildOutput,
+        release: &Release,
+    ) -> std::io::Result<()> {
+        let key = self.layer_key(&context.target, release);
+        launch_reuse::keep_from_previous_image(&context.layers_dir, &self.layer, &key)?;
+        output.detail(&format!(
+            "Reusing {} {} from the previous image",
+            self.name, release.version
+        ));
+        Ok(())
+    }
+
+    /// Downloads and unpacks `release` into the empty layer at `path`.
+    fn fill<E: From<RuntimeError>>(
+        &self,
+        output: &mut BuildOutput,
+        release: &Release,
+        downloader: &Downloader,
+        path: &Path,
+    ) -> libcnb::Result<(), E> {
+        let name = self.name;
+        let version = release.version.to_string();
         output.detail(&format!(
             "Downloading {name} {version} from {}",
             downloader.effective_url(&release.url)
         ));
-        release.install(downloader, &layer.path()).map_err(|error| {
-            libcnb::Error::BuildpackError(B::Error::from(RuntimeError::Install {
+        let install_error = |error| {
+            libcnb::Error::BuildpackError(E::from(RuntimeError::Install {
                 runtime: name,
                 version: version.clone(),
                 error,
             }))
-        })?;
-        output.detail(&format!("Installed {name} {version}"));
-        let unpack_error = |error| {
-            libcnb::Error::BuildpackError(B::Error::from(RuntimeError::Install {
-                runtime: name,
-                version: version.clone(),
-                error: InstallError::Unpack(error),
-            }))
         };
-        make_executable(&layer.path(), self.executables).map_err(unpack_error)?;
-        let left_out = leave_out(&layer.path(), self.leave_out).map_err(unpack_error)?;
+        release.install(downloader, path).map_err(install_error)?;
+        output.detail(&format!("Installed {name} {version}"));
+        make_executable(path, self.executables)
+            .map_err(|error| install_error(InstallError::Unpack(error)))?;
+        let left_out =
+            leave_out(path, self.leave_out).map_err(|error| install_error(InstallError::Unpack(error)))?;
         if !left_out.is_empty() {
             output.detail(&format!(
                 "Left out, as nothing uses them: {} ({})",
@@ -208,7 +286,7 @@ impl Runtime {
                 crate::disk::format_size(left_out.bytes)
             ));
         }
-        Ok(layer)
+        Ok(())
     }
 }
 

@@ -154,6 +154,16 @@ impl AppFiles {
         self.has("runtime.txt") && !self.has(".python-version")
     }
 
+    /// A warning when the version comes from runtime.txt, Heroku's older file.
+    pub(crate) fn warn_of_runtime_txt(&self, output: &mut libtoolforge::output::BuildOutput) {
+        if self.uses_runtime_txt() {
+            output.warning(
+                "runtime.txt is read for compatibility; prefer a .python-version file containing the \
+                 version (for example `3.13`),\nwhich pyenv, uv and other tools read too.",
+            );
+        }
+    }
+
     /// The version the app asks for; see [`crate::python_version`] for the order.
     pub(crate) fn python_request(&self) -> Result<Request, PythonBuildpackError> {
         // Bytes that are not UTF-8 become U+FFFD: on the version's line, the parser says the line

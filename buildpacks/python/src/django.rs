@@ -69,10 +69,16 @@ pub(crate) fn collectstatic(
     Ok(())
 }
 
-/// Compiles the app's Python files, so that starting it writes nothing (the tool's uid cannot
-/// write to the app directory). A file that does not compile only gets a warning: apps often
-/// carry scripts that never run. With the runtime's own `python`, which is always here: the
-/// environment may be kept from the previous image without its files.
+/// Compiles the app's Python files, so that starting it compiles nothing (the tool's uid cannot
+/// write to the app directory, so Python would compile them at every start). A file that does not
+/// compile only gets a warning: apps often carry scripts that never run. With the runtime's own
+/// `python`.
+///
+/// Only for apps whose build needs Python after the environment anyway (Django, own packages,
+/// `bin/post_compile`, build steps): for the others, the runtime is kept from the previous image
+/// without its files when nothing changed, and a rebuild must make what a cold build makes, so
+/// neither compiles the app. What that costs at start is the compiling of the app's own modules
+/// (the runtime's and the dependencies' are compiled in their layers), a few milliseconds each.
 pub(crate) fn compile_app(context: &BuildContext<PythonBuildpack>, output: &mut BuildOutput, python: &Path) {
     let result = libtoolforge::command::output(&mut compile_bytecode(python, &context.app_dir));
     if let Err(error) = result {

@@ -44,26 +44,9 @@ impl Buildpack for PythonBuildpack {
         let files = AppFiles::read(&context.app_dir)?;
 
         let choice = files.package_manager()?;
-        output.step(&format!(
-            "Dependencies: {} (installed with {} {})",
-            choice.file,
-            choice.manager.tool(),
-            choice.manager.version()
-        ));
-        for ignored in &choice.ignored {
-            output.detail(&format!(
-                "Ignoring {ignored}: {} comes first (see the buildpack's README for the order)",
-                choice.file
-            ));
-        }
-
+        choice.announce(&mut output);
         let request = files.python_request()?;
-        if files.uses_runtime_txt() {
-            output.warning(
-                "runtime.txt is read for compatibility; prefer a .python-version file containing the \
-                 version (for example `3.13`),\nwhich pyenv, uv and other tools read too.",
-            );
-        }
+        files.warn_of_runtime_txt(&mut output);
         let runtime = layers::python::runtime();
         let downloader = Downloader::from_env(context.platform.env());
         let (release, inventory) = runtime
@@ -71,16 +54,34 @@ impl Buildpack for PythonBuildpack {
             .map_err(PythonBuildpackError::Runtime)?;
         let unpinned_python = python_version::unpinned_choice(&request, &release, &inventory);
         let python_version = release.version.to_string();
-        let python_layer = runtime
-            .install(&context, &mut output, &release, &downloader, true)?
-            .path();
-        let mut env = environment::build_env(context.platform.env(), &context.app_dir);
-        env.prepend_path(python_layer.join("bin"));
-
         let dependency_files = package_manager::dependency_files(&choice, &context.app_dir);
         let own_packages = own_packages::find(choice.manager, &context.app_dir);
         let needed_at_build =
             layers::venv::needed_at_build(&context.app_dir, files.has("manage.py"), &own_packages);
+        if !needed_at_build
+            && layers::venv::keep_with_runtime_from_previous_image(
+                &context,
+                &mut output,
+                (&runtime, &release),
+                &choice,
+                &dependency_files,
+            )?
+        {
+            output.done();
+            return BuildResultBuilder::new().build();
+        }
+        // Cached when the build needs it after the environment is made; else launch-only, so
+        // that the next build can keep it from this build's image.
+        let python_layer = if needed_at_build {
+            runtime
+                .install(&context, &mut output, &release, &downloader, true)?
+                .path()
+        } else {
+            runtime.install_launch_only(&context, &mut output, &release, &downloader)?
+        };
+        let mut env = environment::build_env(context.platform.env(), &context.app_dir);
+        env.prepend_path(python_layer.join("bin"));
+
         let key = layers::venv::layer_key(
             &context,
             &choice,
@@ -131,7 +132,9 @@ impl Buildpack for PythonBuildpack {
             .set_default("VIRTUAL_ENV", &venv);
         django::collectstatic(&context, &mut output, (&venv, &app_env), &files)?;
         hooks::run(&context, &mut output, &app_env, hooks::POST_COMPILE)?;
-        django::compile_app(&context, &mut output, &python_layer.join("bin/python3"));
+        if needed_at_build {
+            django::compile_app(&context, &mut output, &python_layer.join("bin/python3"));
+        }
         output.done();
         BuildResultBuilder::new().build()
     }

@@ -69,6 +69,24 @@ pub(crate) struct Choice {
     pub(crate) ignored: Vec<&'static str>,
 }
 
+impl Choice {
+    /// The step that names the dependency file and its installer, and the files passed over.
+    pub(crate) fn announce(&self, output: &mut libtoolforge::output::BuildOutput) {
+        output.step(&format!(
+            "Dependencies: {} (installed with {} {})",
+            self.file,
+            self.manager.tool(),
+            self.manager.version()
+        ));
+        for ignored in &self.ignored {
+            output.detail(&format!(
+                "Ignoring {ignored}: {} comes first (see the buildpack's README for the order)",
+                self.file
+            ));
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum ChoiceError {
     /// A Pipfile with no Pipfile.lock: Pipenv would resolve anew at every build.

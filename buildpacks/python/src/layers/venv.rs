@@ -21,9 +21,11 @@ use libcnb::layer_env::{LayerEnv, ModificationBehavior, Scope};
 use libtoolforge::build_env::BuildEnv;
 use libtoolforge::command::{run_streamed, run_streamed_watching};
 use libtoolforge::error::IoError;
+use libtoolforge::inventory::Release;
 use libtoolforge::launch_reuse::{self, Decision, Restored};
 use libtoolforge::layer::{Cache, LayerKey, cached_layer, change};
 use libtoolforge::output::BuildOutput;
+use libtoolforge::runtime::Runtime;
 use libtoolforge::sbom;
 use libtoolforge::stack::NativeLibraries;
 use serde::{Deserialize, Serialize};
@@ -149,6 +151,56 @@ pub(crate) fn needed_at_build(app_dir: &Path, has_manage_py: bool, own_packages:
         || has_manage_py
         || app_dir.join(crate::hooks::POST_COMPILE).is_file()
         || launch_reuse::later_steps_need_layers(app_dir)
+}
+
+/// Keeps both the runtime and the environment from the previous image when neither changed and
+/// the build needs neither's files: nothing is downloaded or installed, and no tool runs. The
+/// environment's key names the seed packages the runtime gave it, which only the runtime's files
+/// tell; the previous environment's are taken, since they came from the same runtime (its key,
+/// archive sha256 included, is unchanged). Returns whether both were kept.
+pub(crate) fn keep_with_runtime_from_previous_image(
+    context: &BuildContext<PythonBuildpack>,
+    output: &mut BuildOutput,
+    (runtime, release): (&Runtime, &Release),
+    choice: &Choice,
+    dependency_files: &[PathBuf],
+) -> libcnb::Result<bool, PythonBuildpackError> {
+    if !runtime.previous_image_has(context, release) {
+        return Ok(false);
+    }
+    let name = layer_name!("venv");
+    let restored = Restored::<DependenciesLayerKey>::read(&context.layers_dir, &name);
+    let Some(previous) = &restored.key else {
+        return Ok(false);
+    };
+    let key = DependenciesLayerKey {
+        python_version: release.version.to_string(),
+        tool: choice.manager.tool().to_string(),
+        tool_version: choice.manager.version().to_string(),
+        files: digest_files(&context.app_dir, dependency_files)?,
+        native_libraries: NativeLibraries::of(&context.target),
+        seed_packages: previous.seed_packages.clone(),
+    };
+    if launch_reuse::decide(&restored, &key, false) != Decision::KeepFromPreviousImage {
+        return Ok(false);
+    }
+    let io_error = |error| PythonBuildpackError::Io(IoError::new("keep the previous image's layers", error));
+    runtime
+        .keep_from_previous_image(context, output, release)
+        .map_err(io_error)?;
+    launch_reuse::keep_from_previous_image(&context.layers_dir, &name, &key).map_err(io_error)?;
+    output.step("Dependencies");
+    output.detail(&format!(
+        "Reusing the previous image's dependencies ({} unchanged)",
+        choice.file
+    ));
+    for seed in &key.seed_packages {
+        output.detail(&format!(
+            "{seed} (bundled with Python {}.{}, as python -m venv gives it)",
+            release.version.major, release.version.minor
+        ));
+    }
+    Ok(true)
 }
 
 /// Keeps the previous image's environment when it was made for `key` and the build does not
