@@ -120,7 +120,7 @@ fn python_extension_compiles_against_a_dev_package_and_loads_at_run_time() {
     // package, and are not reused (reusing them made an image whose import fails at run time).
     std::fs::write(app.path().join("project.toml"), "[_]\nschema-version = \"0.2\"\n").unwrap();
     let rebuilt = mirrored_build_into(app.path(), &image.0, &[]).expect_failure();
-    rebuilt.assert_output_contains("Not reusing cached dependencies: Debian packages removed");
+    rebuilt.assert_output_contains("Not reusing the previous image's dependencies: Debian packages removed");
     rebuilt.assert_output_contains("Building wheel for pygraphviz");
     assert!(
         !rebuilt.output.contains("Using cached pygraphviz"),

@@ -59,10 +59,14 @@ fn flask_with_pip_serves_and_rebuilds_without_installing() {
         "{stderr}"
     );
 
-    // No change: nothing is installed again.
+    // No change: nothing is downloaded or installed again. Python and the environment are
+    // launch-only layers kept from the previous image by their metadata (the build needs neither
+    // after it), so the start check has no files to start the app with.
     let rebuilt = mirrored_build_into(app.path(), &image.0, &[]).expect_success();
     rebuilt.assert_output_contains("Reusing Python 3.13.");
-    rebuilt.assert_output_contains("Reusing dependencies from the cache");
+    rebuilt.assert_output_contains("from the previous image");
+    rebuilt.assert_output_contains("Reusing the previous image's dependencies (requirements.txt unchanged)");
+    rebuilt.assert_output_contains("Start check: skipped");
     assert!(
         !rebuilt.output.contains("Installing dependencies with"),
         "{}",
@@ -81,9 +85,13 @@ fn flask_with_pip_serves_and_rebuilds_without_installing() {
     let mut text = std::fs::read_to_string(&base).unwrap();
     text.push_str("# a comment changes the file\n");
     std::fs::write(&base, text).unwrap();
+    // Python is installed again too: the environment is made with its files, which the previous
+    // image's layer does not bring into the build.
     let changed = mirrored_build_into(app.path(), &image.0, &[]).expect_success();
-    changed.assert_output_contains("Not reusing cached dependencies: requirements/base.txt changed");
-    changed.assert_output_contains("Reusing Python 3.13.");
+    changed.assert_output_contains(
+        "Not reusing the previous image's dependencies: requirements/base.txt changed",
+    );
+    changed.assert_output_contains("Installed Python 3.13.");
     let web = serve(&image);
     assert_index(&web, "python-flask-pip", "3.13");
 }
@@ -204,7 +212,7 @@ fn python_3_11_environment_has_setuptools_as_python_m_venv_gives_it() {
     // The app's own setuptools requirement wins over the bundled one.
     std::fs::write(app.path().join("requirements.txt"), "setuptools>=70\n").unwrap();
     let own = mirrored_build_into(app.path(), &image.0, &[]).expect_success();
-    own.assert_output_contains("Not reusing cached dependencies: requirements.txt changed");
+    own.assert_output_contains("Not reusing the previous image's dependencies: requirements.txt changed");
     own.assert_output_contains(SETUPTOOLS_LINE);
     let version = job(
         &image,
@@ -268,7 +276,7 @@ fn mysqlclient_compiles_against_the_build_image_and_loads_at_run_time() {
     text.push_str("# changed\n");
     std::fs::write(&requirements, text).unwrap();
     let rebuilt = mirrored_build_into(app.path(), &image.0, &[]).expect_success();
-    rebuilt.assert_output_contains("Not reusing cached dependencies: requirements.txt changed");
+    rebuilt.assert_output_contains("Not reusing the previous image's dependencies: requirements.txt changed");
     rebuilt.assert_output_contains("Using cached mysqlclient-2.3.1-cp313-cp313-linux_x86_64.whl");
     assert!(
         !rebuilt.output.contains("Building wheel for mysqlclient"),
