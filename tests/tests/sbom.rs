@@ -11,9 +11,13 @@ use toolforge_tests::{Image, fixture, fixture_copy, mirrored_build_into, mirrore
 /// `pack sbom download IMAGE --output-dir DIR`: DIR/layers/sbom/launch/<buildpack>/….
 fn download(image: &Image) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("a temporary directory");
+    // pack saves the whole image under TMPDIR to read it and never removes that copy (hundreds
+    // of MB a download): a directory of the test's own, removed when it drops.
+    let scratch = tempfile::tempdir().expect("a temporary directory");
     let output = pack_command(&pack_binary())
         .args(["sbom", "download", &image.0, "--output-dir"])
         .arg(dir.path())
+        .env("TMPDIR", scratch.path())
         .stdin(Stdio::null())
         .output()
         .expect("pack can be started");
