@@ -13,6 +13,9 @@ const REBUILD: &str = "This image was rebased onto a run image whose packages no
 
 /// `pack rebase image --run-image run_image`, in the daemon; the combined output.
 fn rebase(image: &str, run_image: &str) -> String {
+    // pack copies the image under TMPDIR and never removes the copy (300 MB a rebase): a
+    // directory of the test's own, removed when it drops.
+    let scratch = tempfile::tempdir().expect("a temporary directory");
     let output = packaging::cnb_tools::pack_command(&packaging::cnb_tools::pack_binary())
         .args([
             "rebase",
@@ -22,6 +25,7 @@ fn rebase(image: &str, run_image: &str) -> String {
             "--pull-policy",
             "never",
         ])
+        .env("TMPDIR", scratch.path())
         .stdin(Stdio::null())
         .output()
         .expect("pack can be started");
