@@ -621,17 +621,21 @@ fn parse_simulation(text: &str) -> Vec<Resolved> {
         .collect()
 }
 
+/// The value of the field `name` in one stanza of a dpkg status file or of `apt-cache show`.
+#[must_use]
+pub fn stanza_field<'a>(stanza: &'a str, name: &str) -> Option<&'a str> {
+    stanza
+        .lines()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(':'))
+        .map(str::trim)
+}
+
 /// The installed packages of a dpkg status file and their versions.
 #[must_use]
 pub fn installed_versions(status: &str) -> BTreeMap<String, String> {
     let mut versions = BTreeMap::new();
     for entry in status.split("\n\n") {
-        let field = |name: &str| {
-            entry
-                .lines()
-                .find_map(|line| line.strip_prefix(name)?.strip_prefix(':'))
-                .map(str::trim)
-        };
+        let field = |name: &str| stanza_field(entry, name);
         if let (Some(package), Some(version), Some(state)) =
             (field("Package"), field("Version"), field("Status"))
             && state.ends_with(" installed")

@@ -298,13 +298,7 @@ fn architectures(apt: &Apt, resolved: &[Resolved]) -> BTreeMap<(String, String),
 fn parse_architectures(text: &str) -> BTreeMap<(String, String), String> {
     let mut found = BTreeMap::new();
     for stanza in text.split("\n\n") {
-        let field = |name: &str| {
-            stanza
-                .lines()
-                .find_map(|line| line.strip_prefix(name)?.strip_prefix(": "))
-                .map(str::trim)
-                .map(ToString::to_string)
-        };
+        let field = |name: &str| crate::debian::stanza_field(stanza, name).map(ToString::to_string);
         if let (Some(name), Some(version), Some(arch)) =
             (field("Package"), field("Version"), field("Architecture"))
         {
