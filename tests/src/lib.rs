@@ -291,6 +291,28 @@ pub fn pack_build(app: &Path, image: &str, builder: &str, extra_args: &[&str]) -
     }
 }
 
+/// Runs pack with `args` (a command other than `build`) and returns its combined output; panics
+/// with it unless pack succeeded. pack saves a copy of the image under `TMPDIR` for `sbom
+/// download` and `rebase` and never removes it (300–400 MB each time): it gets a directory of its
+/// own, removed afterwards.
+///
+/// # Panics
+///
+/// When pack cannot be started or fails.
+#[must_use]
+pub fn pack(args: &[&str]) -> String {
+    let scratch = tempfile::tempdir().expect("a temporary directory");
+    let output = packaging::cnb_tools::pack_command(&packaging::cnb_tools::pack_binary())
+        .args(args)
+        .env("TMPDIR", scratch.path())
+        .stdin(Stdio::null())
+        .output()
+        .expect("pack can be started (run `cargo packaging builder` first)");
+    let text = combined(&output);
+    assert!(output.status.success(), "pack {} failed:\n{text}", args.join(" "));
+    text
+}
+
 /// Builds `app` with our builder into a fresh image name.
 #[must_use]
 pub fn build(app: &Path, purpose: &str) -> Build {

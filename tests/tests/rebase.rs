@@ -3,9 +3,9 @@
 //! for); one whose run image no longer has it refuses to start, saying to rebuild, instead of
 //! failing later with a loader error.
 
-use std::process::Stdio;
 use toolforge_tests::{
-    Image, LIBC6, Run, builder, docker, fixture, pack_build, run_image_with_status_edited, unique_image_name,
+    Image, LIBC6, Run, builder, docker, fixture, pack, pack_build, run_image_with_status_edited,
+    unique_image_name,
 };
 
 /// The sentence the check's message ends its explanation with.
@@ -13,29 +13,14 @@ const REBUILD: &str = "This image was rebased onto a run image whose packages no
 
 /// `pack rebase image --run-image run_image`, in the daemon; the combined output.
 fn rebase(image: &str, run_image: &str) -> String {
-    // pack copies the image under TMPDIR and never removes the copy (300 MB a rebase): a
-    // directory of the test's own, removed when it drops.
-    let scratch = tempfile::tempdir().expect("a temporary directory");
-    let output = packaging::cnb_tools::pack_command(&packaging::cnb_tools::pack_binary())
-        .args([
-            "rebase",
-            image,
-            "--run-image",
-            run_image,
-            "--pull-policy",
-            "never",
-        ])
-        .env("TMPDIR", scratch.path())
-        .stdin(Stdio::null())
-        .output()
-        .expect("pack can be started");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(output.status.success(), "pack rebase failed:\n{text}");
-    text
+    pack(&[
+        "rebase",
+        image,
+        "--run-image",
+        run_image,
+        "--pull-policy",
+        "never",
+    ])
 }
 
 /// The `check` process of apt-aptfile (make and jq from the apt layer); (exit code, stdout, stderr).

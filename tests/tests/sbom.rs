@@ -4,29 +4,13 @@
 
 use serde_json::Value;
 use std::path::Path;
-use std::process::Stdio;
-use toolforge_tests::packaging::cnb_tools::{pack_binary, pack_command};
-use toolforge_tests::{Image, fixture, fixture_copy, mirrored_build_into, mirrored_build_ok};
+use toolforge_tests::{Image, fixture, fixture_copy, mirrored_build_into, mirrored_build_ok, pack};
 
 /// `pack sbom download IMAGE --output-dir DIR`: DIR/layers/sbom/launch/<buildpack>/….
 fn download(image: &Image) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("a temporary directory");
-    // pack saves the whole image under TMPDIR to read it and never removes that copy (hundreds
-    // of MB a download): a directory of the test's own, removed when it drops.
-    let scratch = tempfile::tempdir().expect("a temporary directory");
-    let output = pack_command(&pack_binary())
-        .args(["sbom", "download", &image.0, "--output-dir"])
-        .arg(dir.path())
-        .env("TMPDIR", scratch.path())
-        .stdin(Stdio::null())
-        .output()
-        .expect("pack can be started");
-    assert!(
-        output.status.success(),
-        "pack sbom download failed:\n{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let output_dir = dir.path().display().to_string();
+    let _ = pack(&["sbom", "download", &image.0, "--output-dir", &output_dir]);
     dir
 }
 
