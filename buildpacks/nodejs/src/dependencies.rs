@@ -6,13 +6,11 @@ use crate::NodejsBuildpack;
 use crate::app::App;
 use crate::errors::{NodejsBuildpackError, Step};
 use crate::layers;
-use crate::layers::node_modules::{NodeModulesLayerKey, file_sha256};
-use crate::package_json::{HEROKU_CLEANUP, HEROKU_POSTBUILD, HEROKU_PREBUILD, PACKAGE_JSON, PackageJson};
+use crate::package_json::{HEROKU_CLEANUP, HEROKU_POSTBUILD, HEROKU_PREBUILD, PackageJson};
 use crate::package_manager::{Choice, Manager};
 use libcnb::build::BuildContext;
 use libtoolforge::build_env::BuildEnv;
 use libtoolforge::output::BuildOutput;
-use libtoolforge::stack::NativeLibraries;
 use std::path::Path;
 
 /// How the package manager runs: the build environment, and the `cache` layer.
@@ -33,12 +31,15 @@ fn run(
 /// lockfile, package.json, Node.js and the package manager are unchanged and installing writes
 /// nothing else (`layers::node_modules::install_writes_elsewhere`). First the `heroku-prebuild`
 /// script, at every build, as Heroku runs it before installing whether or not its cache is used.
+/// `into_launch_layer`: `node_modules` goes into a launch-only layer after the build
+/// ([`layers::node_modules::in_launch_layer`]), with why the previous image's could not be kept;
+/// then no copy is kept in the cache: the previous image has it.
 pub(crate) fn install(
     context: &BuildContext<NodejsBuildpack>,
     output: &mut BuildOutput,
     tools: Tools,
     (choice, package): (&Choice, &PackageJson),
-    node_version: &str,
+    (node_version, into_launch_layer): (&str, Option<&[String]>),
 ) -> Result<(), libcnb::Error<NodejsBuildpackError>> {
     if let Some(script) = package.script(HEROKU_PREBUILD) {
         output.detail(&format!(
@@ -48,18 +49,23 @@ pub(crate) fn install(
     }
     // The key is made after the prebuild script: what it changes in package.json or the lockfile
     // decides whether the kept node_modules is still the one the install makes.
-    let app_dir = &context.app_dir;
-    let key = NodeModulesLayerKey {
-        node_version: node_version.to_string(),
-        package_manager: format!(
-            "{} {}",
-            choice.manager,
-            choice.version.as_deref().unwrap_or("bundled")
-        ),
-        lockfile_sha256: file_sha256(&app_dir.join(choice.manager.lockfile())),
-        package_json_sha256: file_sha256(&app_dir.join(PACKAGE_JSON)),
-        native_libraries: NativeLibraries::of(&context.target),
+    let install_args = choice.manager.install_args(choice.has_lockfile);
+    let install_step = Step::Install {
+        manager: choice.manager,
+        has_lockfile: choice.has_lockfile,
     };
+    if let Some(previous_image_changes) = into_launch_layer {
+        if !previous_image_changes.is_empty() {
+            output.detail(&format!(
+                "Not reusing the previous image's dependencies: {}",
+                previous_image_changes.join("; ")
+            ));
+        }
+        run(tools, output, (choice.manager, &install_args), install_step)?;
+        return Ok(());
+    }
+    let app_dir = &context.app_dir;
+    let key = layers::node_modules::key(context, choice, node_version);
     let kept = layers::node_modules::open(context, &key)?;
     // When installing writes more than node_modules, only the install itself, as a first build
     // runs it, makes what a first build makes (`npm ci` would empty a restored node_modules anyway).
@@ -89,15 +95,7 @@ pub(crate) fn install(
             choice.manager.lockfile()
         ));
     }
-    run(
-        tools,
-        output,
-        (choice.manager, &choice.manager.install_args(choice.has_lockfile)),
-        Step::Install {
-            manager: choice.manager,
-            has_lockfile: choice.has_lockfile,
-        },
-    )?;
+    run(tools, output, (choice.manager, &install_args), install_step)?;
     // A copy the next build would not restore is not worth keeping.
     if choice.has_lockfile && writes_elsewhere.is_none() {
         kept.save(app_dir).map_err(NodejsBuildpackError::Io)?;

@@ -13,6 +13,7 @@ mod sbom;
 
 use crate::app::App;
 use crate::errors::{NodejsBuildpackError, error_message};
+use crate::layers::node_modules::Plan;
 use libcnb::build::{BuildContext, BuildResult, BuildResultBuilder};
 use libcnb::data::launch::{LaunchBuilder, ProcessBuilder};
 use libcnb::data::process_type;
@@ -57,42 +58,58 @@ impl Buildpack for NodejsBuildpack {
             output.detail("So is node_modules: it is left out of the image at the end of the build");
         }
         let launch = build_only.is_none();
-        let node_layer = layers::node::install(&context, &mut output, &release, &downloader, launch)?;
-        let mut env = BuildEnv::new(context.platform.env(), app_dir);
-        // What later buildpacks see of the node layer at build time (CA store, npm settings).
-        env.add_layer_env(&layers::node::layer_env(app_dir))
-            .prepend_path(node_layer.join("bin"));
-
         let choice = app.package_manager()?;
-        output.step(&format!(
+        let dependencies_step = format!(
             "Dependencies with {} {} (chosen by {})",
             choice.manager,
             choice.version.as_deref().unwrap_or("as bundled with Node.js"),
             choice.reason
-        ));
-        let cache = layers::cache::open(&context)?;
-        if let Some(version) = &choice.version {
-            let bin = layers::package_manager::install(
-                &context,
-                &mut output,
-                (choice.manager, version),
-                (&node_version, launch),
-                (&env, &cache),
-            )?;
-            env.prepend_path(bin);
-        }
-        dependencies::install(
+        );
+        // Launch-only layers, kept from the previous image when unchanged: nothing is installed.
+        let plan = layers::node_modules::plan(
             &context,
             &mut output,
-            (&env, &cache),
-            (&choice, &app.package),
-            &node_version,
+            &app,
+            (&release, &choice),
+            &dependencies_step,
         )?;
-        dependencies::build((&env, &cache), &mut output, &app, choice.manager)?;
-
         let mut result = BuildResultBuilder::new();
-        if launch {
-            result = result.launch_sbom(sbom::launch_sbom(app_dir));
+        if !matches!(plan, Plan::Kept) {
+            let node_layer = if matches!(plan, Plan::IntoLaunchLayer { .. }) {
+                layers::node::install_launch_only(&context, &mut output, &release, &downloader)?
+            } else {
+                layers::node::install(&context, &mut output, &release, &downloader, launch)?
+            };
+            let mut env = BuildEnv::new(context.platform.env(), app_dir);
+            // What later buildpacks see of the node layer at build time (CA store, npm settings).
+            env.add_layer_env(&layers::node::layer_env(app_dir))
+                .prepend_path(node_layer.join("bin"));
+
+            output.step(&dependencies_step);
+            let cache = layers::cache::open(&context)?;
+            if let Some(version) = &choice.version {
+                let bin = layers::package_manager::install(
+                    &context,
+                    &mut output,
+                    (choice.manager, version),
+                    (&node_version, launch),
+                    (&env, &cache),
+                )?;
+                env.prepend_path(bin);
+            }
+            dependencies::install(
+                &context,
+                &mut output,
+                (&env, &cache),
+                (&choice, &app.package),
+                (&node_version, plan.previous_image_changes()),
+            )?;
+            dependencies::build((&env, &cache), &mut output, &app, choice.manager)?;
+            if let Plan::IntoLaunchLayer { key, .. } = &plan {
+                layers::node_modules::into_launch_layer(&context, key)?;
+            } else if launch {
+                result = result.launch_sbom(sbom::launch_sbom(app_dir));
+            }
         }
         if launch && app.package.has_start_script() && !app_dir.join("Procfile").is_file() {
             output.step(&format!(

@@ -1,7 +1,9 @@
-//! The app's npm packages, for the image's SBOM: `node_modules` lives in the app directory, not
-//! in a layer, so they go into the buildpack's launch SBOM (`launch.sbom.cdx.json`, which the
+//! The app's npm packages, for the image's SBOM: when `node_modules` lives in the app directory,
+//! not in a layer, they go into the buildpack's launch SBOM (`launch.sbom.cdx.json`, which the
 //! CNB specification has for "dependencies installed in the /workspace directory"), written at
-//! every build that keeps `node_modules` in the image.
+//! every build that keeps `node_modules` in the image; when it is in its launch-only layer
+//! (`crate::layers::node_modules::into_launch_layer`), into that layer's SBOM, which a layer kept
+//! from the previous image brings back with it.
 //!
 //! From `package-lock.json` (lockfile versions 2 and 3, the `packages` map) when the app has one,
 //! keeping the entries whose directory is there after the build (development dependencies

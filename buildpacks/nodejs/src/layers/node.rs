@@ -1,5 +1,7 @@
 //! The `node` layer: Node.js from the inventory, for build, and for launch when the image needs
-//! it at run time.
+//! it at run time; launch-only when the build needs it only to install `node_modules` into a
+//! launch-only layer (see [`crate::layers::node_modules::in_launch_layer`]), so that the next
+//! build can keep both from this build's image.
 
 use crate::NodejsBuildpack;
 use crate::app::App;
@@ -11,6 +13,7 @@ use libcnb::data::layer_name;
 use libcnb::layer_env::{LayerEnv, ModificationBehavior, Scope};
 use libtoolforge::build_env::SYSTEM_CA_BUNDLE;
 use libtoolforge::download::Downloader;
+use libtoolforge::error::IoError;
 use libtoolforge::inventory::Release;
 use libtoolforge::output::BuildOutput;
 use libtoolforge::runtime::Runtime;
@@ -74,6 +77,23 @@ pub(crate) fn install(
         libtoolforge::build_only::declare(env, "node_modules")
     })?;
     Ok(layer.path())
+}
+
+/// Installs the release into a launch-only layer, never cached, with the same environment at
+/// launch as [`install`]'s; returns the layer's path.
+pub(crate) fn install_launch_only(
+    context: &BuildContext<NodejsBuildpack>,
+    output: &mut BuildOutput,
+    release: &Release,
+    downloader: &Downloader,
+) -> libcnb::Result<PathBuf, NodejsBuildpackError> {
+    let path = runtime().install_launch_only(context, output, release, downloader)?;
+    layer_env(&context.app_dir)
+        .write_to_layer_dir(&path)
+        .map_err(|error| {
+            NodejsBuildpackError::Io(IoError::new("write the node layer's environment", error))
+        })?;
+    Ok(path)
 }
 
 /// Node.js trusts the system CA store (with the stack's extra authorities) besides its own;
