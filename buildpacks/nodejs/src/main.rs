@@ -105,8 +105,8 @@ impl Buildpack for NodejsBuildpack {
                 (&node_version, plan.previous_image_changes()),
             )?;
             dependencies::build((&env, &cache), &mut output, &app, choice.manager)?;
-            if let Plan::IntoLaunchLayer { key, .. } = &plan {
-                layers::node_modules::into_launch_layer(&context, key)?;
+            if let Plan::IntoLaunchLayer { key, manifests, .. } = &plan {
+                layers::node_modules::into_launch_layer(&context, (key, manifests))?;
             } else if launch {
                 result = result.launch_sbom(sbom::launch_sbom(app_dir));
             }
