@@ -54,12 +54,43 @@ fn express_with_npm_serves_prunes_and_rebuilds_without_installing() {
     assert_eq!(lines[0], "production", "{stdout}");
     assert_eq!(lines[1], "/layers/toolforge_nodejs/node/bin/node", "{stdout}");
     assert!(lines[2].contains("/workspace/node_modules/.bin"), "{stdout}");
+    // No build script: node_modules is in its own launch-only layer, linked from the app.
+    let (code, stdout, stderr) = Run::toolforge(&image.0)
+        .read_only()
+        .launcher(&["readlink node_modules; test -f node_modules/express/package.json && echo express"])
+        .output();
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        stdout, "/layers/toolforge_nodejs/node_modules/node_modules\nexpress\n",
+        "{stderr}"
+    );
 
-    // No change: node_modules comes back from the cache, nothing is installed.
+    // No change: Node.js and node_modules are kept from the previous image, nothing is
+    // downloaded or installed.
     let rebuilt = mirrored_build_into(app.path(), &image.0, &[]).expect_success();
-    rebuilt.assert_output_contains("Reusing Node.js");
-    rebuilt.assert_output_contains("Reusing node_modules from the cache");
+    rebuilt.assert_output_contains("Reusing Node.js 24.");
+    rebuilt.assert_output_contains(" from the previous image");
+    rebuilt.assert_output_contains("Reusing the previous image's dependencies (package-lock.json unchanged)");
     assert!(!rebuilt.output.contains("Running `npm ci"), "{}", rebuilt.output);
+    assert!(
+        !rebuilt.output.contains("Downloading Node.js"),
+        "{}",
+        rebuilt.output
+    );
+    let web = serve(&image);
+    assert_node_index(&web, "nodejs-express-npm", "24");
+    assert_eq!(web.get("/dev-dependency"), (200, "absent\n".to_string()));
+    drop(web);
+
+    // package-lock.json changed: installed again, into a new layer, saying why; Node.js is
+    // downloaded again too (npm needs its files), as for Python.
+    let lock = app.path().join("package-lock.json");
+    let text = std::fs::read_to_string(&lock).expect("package-lock.json");
+    std::fs::write(&lock, format!("{text}\n")).expect("write package-lock.json");
+    let changed = mirrored_build_into(app.path(), &image.0, &[]).expect_success();
+    changed.assert_output_contains("Downloading Node.js 24.");
+    changed.assert_output_contains("Not reusing the previous image's dependencies: the lockfile changed");
+    changed.assert_output_contains("Running `npm ci --no-audit --no-fund`");
     let web = serve(&image);
     assert_node_index(&web, "nodejs-express-npm", "24");
 }

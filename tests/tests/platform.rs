@@ -64,7 +64,20 @@ fn nodejs_through_the_phases_with_a_cache_image() {
     let cache = Cache::Image(format!("{image}-cache"));
     let first = build("nodejs-express-npm", &image, Lifecycle::Phases, &cache);
     let second = build("nodejs-express-npm", &image, Lifecycle::Phases, &cache);
-    assert_rebuild_reuses(&first, &second, &["toolforge/nodejs:node"]);
+    // No build script: Node.js and node_modules are launch-only layers, kept from the first image.
+    assert_rebuild_reuses(
+        &first,
+        &second,
+        &["toolforge/nodejs:node", "toolforge/nodejs:node_modules"],
+    );
+    assert!(
+        second
+            .output
+            .contains("Reusing the previous image's dependencies (package-lock.json unchanged)"),
+        "{}",
+        second.output
+    );
+    assert!(!second.output.contains("Running `npm ci"), "{}", second.output);
 
     let local = second.pull();
     let web = Run::toolforge(&local.0).process("web").read_only().start();

@@ -123,7 +123,7 @@ fn python_runtime_and_packages_and_a_rebuild_writes_the_same() {
 }
 
 #[test]
-fn nodejs_runtime_and_npm_packages() {
+fn nodejs_runtime_and_npm_packages_and_a_rebuild_writes_the_same() {
     let app = fixture_copy("nodejs-express-npm");
     let (_, image) = mirrored_build_ok(app.path(), "sbom-nodejs");
     let sboms = download(&image);
@@ -131,13 +131,23 @@ fn nodejs_runtime_and_npm_packages() {
         named(&components(sboms.path(), "toolforge_nodejs/node"), "Node.js"),
         "24.",
     );
-    let packages = components(sboms.path(), "toolforge_nodejs");
+    // No build script: node_modules is a launch-only layer, with its packages' SBOM.
+    let packages = components(sboms.path(), "toolforge_nodejs/node_modules");
     assert_eq!(with_purl(&packages, "pkg:npm/express@")["version"], "5.3.0");
     // A development dependency, removed after the build, is not in the image.
     assert!(
         !packages.iter().any(|component| component["name"] == "is-number"),
         "{packages:#?}"
     );
+
+    // Reused layers keep their SBOMs, unchanged: both layers are kept from the previous image
+    // without their files, and their SBOMs with them.
+    let rebuilt = mirrored_build_into(app.path(), &image.0, &[]).expect_success();
+    rebuilt.assert_output_contains("Reusing the previous image's dependencies (package-lock.json unchanged)");
+    let again = download(&image);
+    for of in ["toolforge_nodejs/node", "toolforge_nodejs/node_modules"] {
+        assert_eq!(sbom_text(sboms.path(), of), sbom_text(again.path(), of), "{of}");
+    }
 }
 
 #[test]
