@@ -17,7 +17,7 @@ pub(crate) struct App {
     package_json_text: String,
     pub(crate) config: NodejsConfig,
     /// Another language's app (Python, PHP) that uses Node.js for its front end.
-    front_end_only: bool,
+    pub(crate) front_end_only: bool,
 }
 
 impl App {
