@@ -61,7 +61,7 @@ fn express_with_npm_serves_prunes_and_rebuilds_without_installing() {
         .output();
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(
-        stdout, "/layers/toolforge_nodejs/node_modules/node_modules\nexpress\n",
+        stdout, "/layers/toolforge_nodejs/dependencies/node_modules\nexpress\n",
         "{stderr}"
     );
 

@@ -68,7 +68,7 @@ fn nodejs_through_the_phases_with_a_cache_image() {
     assert_rebuild_reuses(
         &first,
         &second,
-        &["toolforge/nodejs:node", "toolforge/nodejs:node_modules"],
+        &["toolforge/nodejs:node", "toolforge/nodejs:dependencies"],
     );
     assert!(
         second

@@ -132,7 +132,7 @@ fn nodejs_runtime_and_npm_packages_and_a_rebuild_writes_the_same() {
         "24.",
     );
     // No build script: node_modules is a launch-only layer, with its packages' SBOM.
-    let packages = components(sboms.path(), "toolforge_nodejs/node_modules");
+    let packages = components(sboms.path(), "toolforge_nodejs/dependencies");
     assert_eq!(with_purl(&packages, "pkg:npm/express@")["version"], "5.3.0");
     // A development dependency, removed after the build, is not in the image.
     assert!(
@@ -145,7 +145,7 @@ fn nodejs_runtime_and_npm_packages_and_a_rebuild_writes_the_same() {
     let rebuilt = mirrored_build_into(app.path(), &image.0, &[]).expect_success();
     rebuilt.assert_output_contains("Reusing the previous image's dependencies (package-lock.json unchanged)");
     let again = download(&image);
-    for of in ["toolforge_nodejs/node", "toolforge_nodejs/node_modules"] {
+    for of in ["toolforge_nodejs/node", "toolforge_nodejs/dependencies"] {
         assert_eq!(sbom_text(sboms.path(), of), sbom_text(again.path(), of), "{of}");
     }
 }
