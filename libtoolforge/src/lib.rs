@@ -60,6 +60,7 @@ pub mod runtime;
 pub mod sbom;
 pub mod stack;
 pub mod toml_file;
+pub mod user_settings;
 pub mod version_request;
 
 use std::fmt::Debug;

@@ -93,6 +93,14 @@ fn express_with_npm_serves_prunes_and_rebuilds_without_installing() {
     changed.assert_output_contains("Running `npm ci --no-audit --no-fund`");
     let web = serve(&image);
     assert_node_index(&web, "nodejs-express-npm", "24");
+
+    // An npm setting in the build environment shapes the install as the lockfile does.
+    let with_setting =
+        mirrored_build_into(app.path(), &image.0, &["--env", "npm_config_loglevel=warn"]).expect_success();
+    with_setting.assert_output_contains(
+        "Not reusing the previous image's dependencies: build settings changed: npm_config_loglevel",
+    );
+    with_setting.assert_output_contains("Running `npm ci --no-audit --no-fund`");
 }
 
 #[test]

@@ -5,11 +5,12 @@
 use crate::PhpBuildpack;
 use crate::composer::{COMPILE_SCRIPT, Composer};
 use crate::errors::{ComposerStep, PhpBuildpackError};
-use crate::layers::composer::VendorKey;
+use crate::layers::composer::{SETTINGS, VendorKey};
 use libcnb::build::BuildContext;
 use libtoolforge::build_env::BuildEnv;
 use libtoolforge::output::BuildOutput;
 use libtoolforge::stack::NativeLibraries;
+use libtoolforge::user_settings::UserSettings;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -111,6 +112,7 @@ fn install_dependencies(
         composer_lock_sha256: composer.lock_sha256(),
         vendor_dir: vendor_dir.clone(),
         native_libraries: NativeLibraries::of(&context.target),
+        settings: UserSettings::read(&context.platform, &SETTINGS),
     };
     let kept = crate::layers::composer::open(context, &key)?;
     // The kept vendor/ only spares `composer install` its work: over it, Composer finds the locked

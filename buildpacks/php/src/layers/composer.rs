@@ -9,6 +9,7 @@ use libcnb::data::layer_name;
 use libtoolforge::kept_directory::{self, KeptDirectory};
 use libtoolforge::layer::{LayerKey, cached_layer, change};
 use libtoolforge::stack::NativeLibraries;
+use libtoolforge::user_settings::{Pattern, UserSettings};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
@@ -50,7 +51,13 @@ pub(crate) struct VendorKey {
     pub(crate) vendor_dir: String,
     /// The stack and the Debian packages layered on it: what compiled packages were built against.
     pub(crate) native_libraries: NativeLibraries,
+    /// The user's settings for Composer in the build environment ([`SETTINGS`]).
+    #[serde(default)]
+    pub(crate) settings: UserSettings,
 }
+
+/// What Composer reads from the environment (`COMPOSER_MIRROR_PATH_REPOS`, `COMPOSER_AUTH`…).
+pub(crate) const SETTINGS: [Pattern; 1] = ["COMPOSER_"];
 
 impl LayerKey for VendorKey {
     fn changes(&self, current: &Self) -> Vec<String> {
@@ -60,6 +67,7 @@ impl LayerKey for VendorKey {
             composer_lock_sha256,
             vendor_dir,
             native_libraries,
+            settings,
         } = self;
         [
             change("PHP", php_version, &current.php_version),
@@ -68,6 +76,7 @@ impl LayerKey for VendorKey {
             (composer_lock_sha256 != &current.composer_lock_sha256)
                 .then(|| "composer.lock changed".to_string()),
             change("vendor-dir", vendor_dir, &current.vendor_dir),
+            settings.changes(&current.settings),
         ]
         .into_iter()
         .flatten()
@@ -98,6 +107,7 @@ mod tests {
                 stack: "debian 13 amd64".into(),
                 debian_packages: None,
             },
+            settings: UserSettings::default(),
         }
     }
 

@@ -28,6 +28,7 @@ use libtoolforge::output::BuildOutput;
 use libtoolforge::runtime::Runtime;
 use libtoolforge::sbom;
 use libtoolforge::stack::NativeLibraries;
+use libtoolforge::user_settings::{Pattern, UserSettings};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -49,7 +50,14 @@ pub(crate) struct DependenciesLayerKey {
     /// the keys of earlier builds, whose environments had none.
     #[serde(default)]
     pub(crate) seed_packages: Vec<String>,
+    /// The user's settings for the package managers in the build environment ([`SETTINGS`]).
+    #[serde(default)]
+    pub(crate) settings: UserSettings,
 }
+
+/// What pip, uv, Poetry and Pipenv read from the environment (`PIP_INDEX_URL`, `UV_EXTRA_INDEX_URL`,
+/// `PIP_ONLY_BINARY`…).
+const SETTINGS: [Pattern; 4] = ["PIP_", "UV_", "POETRY_", "PIPENV_"];
 
 impl LayerKey for DependenciesLayerKey {
     fn changes(&self, current: &Self) -> Vec<String> {
@@ -60,6 +68,7 @@ impl LayerKey for DependenciesLayerKey {
             files,
             native_libraries,
             seed_packages,
+            settings,
         } = self;
         let list = |packages: &[String]| {
             if packages.is_empty() {
@@ -79,6 +88,7 @@ impl LayerKey for DependenciesLayerKey {
                 &list(seed_packages),
                 &list(&current.seed_packages),
             ),
+            settings.changes(&current.settings),
         ]
         .into_iter()
         .flatten()
@@ -137,6 +147,7 @@ pub(crate) fn layer_key(
         files: digest_files(&context.app_dir, dependency_files)?,
         native_libraries: NativeLibraries::of(&context.target),
         seed_packages: setuptools.seed_packages(),
+        settings: UserSettings::read(&context.platform, &SETTINGS),
     };
     Ok((key, setuptools))
 }
@@ -180,6 +191,7 @@ pub(crate) fn keep_with_runtime_from_previous_image(
         files: digest_files(&context.app_dir, dependency_files)?,
         native_libraries: NativeLibraries::of(&context.target),
         seed_packages: previous.seed_packages.clone(),
+        settings: UserSettings::read(&context.platform, &SETTINGS),
     };
     if launch_reuse::decide(&restored, &key, false) != Decision::KeepFromPreviousImage {
         return Ok(false);
@@ -647,6 +659,7 @@ mod tests {
                 debian_packages: None,
             },
             seed_packages: Vec::new(),
+            settings: UserSettings::default(),
         }
     }
 
