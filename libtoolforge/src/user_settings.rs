@@ -106,6 +106,26 @@ mod tests {
     }
 
     #[test]
+    fn round_trips_in_a_layer_key_between_other_fields() {
+        #[derive(Debug, PartialEq, Serialize, Deserialize)]
+        struct Key {
+            version: String,
+            #[serde(default)]
+            settings: UserSettings,
+            files: Vec<String>,
+        }
+        let key = Key {
+            version: "1".into(),
+            settings: UserSettings::read(&env(&[("npm_config_omit", "dev")]), &NPM),
+            files: vec!["a".into()],
+        };
+        let text = toml::to_string(&key).unwrap();
+        assert_eq!(toml::from_str::<Key>(&text).unwrap(), key, "{text}");
+        let earlier: Key = toml::from_str("version = \"1\"\nfiles = []\n").unwrap();
+        assert_eq!(earlier.settings, UserSettings::default());
+    }
+
+    #[test]
     fn names_what_changed() {
         let before = UserSettings::read(&env(&[("NPM_CONFIG_OMIT", "dev"), ("NODE_ENV", "x")]), &NPM);
         assert_eq!(before.changes(&before.clone()), None);
